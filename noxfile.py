@@ -1,0 +1,54 @@
+"""Task runner: `nox` runs lint, typecheck and tests; `nox -s slow` / `nox -s gpu` opt in."""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.default_venv_backend = "venv"
+
+# The CPU wheel of this torch release is what our machines install; a GPU machine can
+# set DCGAN_LAB_TORCH (e.g. "torch==2.13.0" from the CUDA index) instead.
+TORCH = os.environ.get("DCGAN_LAB_TORCH", "torch==2.13.0")
+
+
+def install_project(session: nox.Session) -> None:
+    session.install(TORCH)
+    session.install("-e", ".[dev]")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Unit and end-to-end tests that run on a 2-core CPU, offline."""
+    install_project(session)
+    session.run("pytest", "-m", "not slow and not gpu", *session.posargs)
+
+
+@nox.session
+def slow(session: nox.Session) -> None:
+    """Long runs (opt-in)."""
+    install_project(session)
+    session.run("pytest", "-m", "slow", *session.posargs, success_codes=[0, 5])
+
+
+@nox.session
+def gpu(session: nox.Session) -> None:
+    """Tests that need a CUDA device (opt-in)."""
+    install_project(session)
+    session.run("pytest", "-m", "gpu", *session.posargs, success_codes=[0, 5])
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    install_project(session)
+    session.run("mypy")

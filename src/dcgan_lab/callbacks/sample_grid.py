@@ -1,0 +1,30 @@
+"""Renders the fixed-noise sample grid each epoch and hands it to the configured loggers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytorch_lightning as pl
+from pytorch_lightning.loggers import WandbLogger
+
+from dcgan_lab.images import save_grid, to_uint8
+
+
+class SampleGrid(pl.Callback):
+    """Writes ``dirpath/epoch_NNN.png`` from the module's ``fixed_noise`` every N epochs."""
+
+    def __init__(self, dirpath: str, every_n_epochs: int = 1, nrow: int = 8) -> None:
+        self.dirpath = Path(dirpath)
+        self.every_n_epochs = every_n_epochs
+        self.nrow = nrow
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        epoch = trainer.current_epoch
+        is_last = epoch + 1 == trainer.max_epochs
+        if not trainer.is_global_zero or ((epoch + 1) % self.every_n_epochs and not is_last):
+            return
+        images = to_uint8(pl_module.sample(pl_module.fixed_noise))  # type: ignore[operator]
+        path = save_grid(images, self.dirpath / f"epoch_{epoch:03d}.png", self.nrow)
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger):
+                logger.log_image(key="samples", images=[str(path)], step=trainer.global_step)

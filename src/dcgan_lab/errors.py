@@ -1,0 +1,10 @@
+"""The one exception type that reaches the user as a single line instead of a traceback."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Bad input the user can fix: a config value, a missing or corrupt file.
+
+    The message is one line saying what is wrong and how to fix it.
+    """

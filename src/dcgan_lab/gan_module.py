@@ -1,0 +1,129 @@
+"""The LightningModule: DCGAN training with manual optimization (D step, then G step)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import cast
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from pytorch_lightning.core.optimizer import LightningOptimizer
+from torch.optim import Optimizer
+
+from dcgan_lab.errors import UserError
+from dcgan_lab.models import Discriminator, Generator, init_dcgan_weights
+from dcgan_lab.models.checks import require_positive_int
+from dcgan_lab.sampling import generate
+
+OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], Optimizer]
+
+
+class DCGANModule(pl.LightningModule):
+    """Generator + discriminator trained adversarially with binary cross-entropy on logits.
+
+    ``width`` sets both networks' base channel count; ``g_width`` / ``d_width`` override
+    one side. ``g_optimizer`` / ``d_optimizer`` are optimizer factories (Hydra partials)
+    that take the parameters; they are only needed for training.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        width: int = 64,
+        g_width: int | None = None,
+        d_width: int | None = None,
+        dropout: float = 0.3,
+        channels: int = 1,
+        image_size: int = 28,
+        n_fixed_samples: int = 64,
+        g_optimizer: OptimizerFactory | None = None,
+        d_optimizer: OptimizerFactory | None = None,
+    ) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        # Optimizer factories are code, not hyperparameters: the run's config records them.
+        self.save_hyperparameters(ignore=["g_optimizer", "d_optimizer"])
+        require_positive_int("model.width", width)
+        g_width = width if g_width is None else g_width
+        d_width = width if d_width is None else d_width
+        self.generator = Generator(latent_dim, g_width, channels, image_size)
+        self.discriminator = Discriminator(d_width, dropout, channels, image_size)
+        self.generator.apply(init_dcgan_weights)
+        self.discriminator.apply(init_dcgan_weights)
+        self.g_optimizer_factory = g_optimizer
+        self.d_optimizer_factory = d_optimizer
+        # Fixed noise for comparable sample grids across epochs; a buffer so it follows the
+        # device and is saved in checkpoints. (n_fixed_samples, latent_dim)
+        self.register_buffer("fixed_noise", torch.randn(n_fixed_samples, latent_dim))
+
+    @property
+    def latent_dim(self) -> int:
+        return self.generator.latent_dim
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.generator(z)
+
+    def configure_optimizers(self) -> list[Optimizer]:
+        if self.g_optimizer_factory is None or self.d_optimizer_factory is None:
+            raise UserError("training needs model.g_optimizer and model.d_optimizer in the config")
+        return [
+            self.g_optimizer_factory(self.generator.parameters()),
+            self.d_optimizer_factory(self.discriminator.parameters()),
+        ]
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        real, _ = batch  # (B, C, H, W) in [-1, 1]
+        opt_g, opt_d = cast(list[LightningOptimizer], self.optimizers())
+        z = torch.randn(real.shape[0], self.latent_dim, device=self.device)
+        fake = self.generator(z)  # (B, C, H, W); reused by the G step, so G runs once
+        d_stats = self._discriminator_step(opt_d, real, fake.detach())
+        g_loss = self._generator_step(opt_g, fake)
+        self.log_dict({"train/g_loss": g_loss, **d_stats}, prog_bar=True)
+
+    def _discriminator_step(
+        self, opt_d: LightningOptimizer, real: torch.Tensor, fake: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """One D update on real (target 1) and detached fake (target 0); G is frozen."""
+        self.toggle_optimizer(opt_d)
+        real_logits = self.discriminator(real)  # (B,)
+        fake_logits = self.discriminator(fake)  # (B,)
+        d_loss = F.binary_cross_entropy_with_logits(
+            real_logits, torch.ones_like(real_logits)
+        ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+        opt_d.zero_grad()
+        self.manual_backward(d_loss)
+        opt_d.step()
+        self.untoggle_optimizer(opt_d)
+        return {
+            "train/d_loss": d_loss.detach(),
+            "train/d_real": torch.sigmoid(real_logits.detach()).mean(),
+            "train/d_fake": torch.sigmoid(fake_logits.detach()).mean(),
+        }
+
+    def _generator_step(self, opt_g: LightningOptimizer, fake: torch.Tensor) -> torch.Tensor:
+        """One G update through D (non-saturating loss: fake labelled real); D is frozen."""
+        self.toggle_optimizer(opt_g)
+        logits = self.discriminator(fake)  # (B,)
+        g_loss = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+        opt_g.zero_grad()
+        self.manual_backward(g_loss)
+        opt_g.step()
+        self.untoggle_optimizer(opt_g)
+        return g_loss.detach()
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        # D's belief on held-out real digits vs fresh fakes: a gap between train/d_real and
+        # val/d_real shows D memorising the (small) training set.
+        real, _ = batch
+        fake = self.sample(torch.randn(real.shape[0], self.latent_dim, device=self.device))
+        self.log_dict(
+            {
+                "val/d_real": torch.sigmoid(self.discriminator(real)).mean(),
+                "val/d_fake": torch.sigmoid(self.discriminator(fake)).mean(),
+            }
+        )
+
+    def sample(self, noise: torch.Tensor) -> torch.Tensor:
+        """noise (N, latent_dim) -> images (N, C, H, W) in [-1, 1]; model state unchanged."""
+        return generate(self.generator, noise)

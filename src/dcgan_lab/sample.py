@@ -1,0 +1,63 @@
+"""Sampling entry point: ``dcgan-sample ckpt_path=... n=...`` writes an .npz and a PNG grid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+import numpy as np
+import torch
+from omegaconf import DictConfig
+
+from dcgan_lab.cli import config_dir, exit_on_user_error, run_with_clear_errors
+from dcgan_lab.errors import UserError
+from dcgan_lab.gan_module import DCGANModule
+from dcgan_lab.images import save_grid, to_uint8
+
+
+def load_module(ckpt_path: str | Path) -> DCGANModule:
+    """A DCGANModule on the CPU from any checkpoint of a run; UserError if unreadable."""
+    path = Path(ckpt_path)
+    if not path.is_file():
+        raise UserError(
+            f"checkpoint {path} not found; pass ckpt_path=<run dir>/checkpoints/last.ckpt"
+        )
+    try:
+        module = DCGANModule.load_from_checkpoint(path, map_location="cpu")
+    except Exception as err:  # a corrupt file can fail anywhere in the unpickler
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"cannot load checkpoint {path}: {first_line}") from None
+    return module
+
+
+def write_samples(module: DCGANModule, n: int, seed: int, out_dir: Path) -> tuple[Path, Path]:
+    """Generate ``n`` images; save uint8 (N, H, W) (or (N, H, W, C)) .npz plus a grid PNG."""
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise UserError(f"n={n!r} must be a positive integer (e.g. n=64)")
+    noise = torch.randn(n, module.latent_dim, generator=torch.Generator().manual_seed(seed))
+    images = to_uint8(module.sample(noise))  # (N, C, H, W)
+    array = images.permute(0, 2, 3, 1).numpy()  # (N, H, W, C)
+    if array.shape[-1] == 1:
+        array = array[..., 0]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    npz_path = out_dir / f"samples_{n}.npz"
+    np.savez_compressed(npz_path, images=array)
+    png_path = save_grid(images[: min(n, 256)], out_dir / f"samples_{n}.png")
+    return npz_path, png_path
+
+
+@hydra.main(config_path=config_dir(), config_name="sample", version_base="1.3")
+@exit_on_user_error("dcgan-sample")
+def hydra_main(cfg: DictConfig) -> None:
+    module = load_module(cfg.ckpt_path)
+    module.eval()
+    npz_path, png_path = write_samples(module, cfg.n, cfg.seed, Path(cfg.out_dir))
+    print(f"wrote {npz_path} and {png_path}")
+
+
+def main() -> None:
+    run_with_clear_errors(hydra_main, "dcgan-sample")
+
+
+if __name__ == "__main__":
+    main()

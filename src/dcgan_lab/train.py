@@ -1,0 +1,68 @@
+"""Training entry point: ``dcgan-train [group=option ...] [key=value ...]``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import hydra
+import pytorch_lightning as pl
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.loggers import Logger
+
+from dcgan_lab.cli import config_dir, exit_on_user_error, run_with_clear_errors
+
+
+def instantiate_each(nodes: DictConfig | None) -> list[Any]:
+    """Instantiate every ``_target_`` node of a group such as ``callbacks`` or ``logger``."""
+    if not nodes:
+        return []
+    return [hydra.utils.instantiate(node) for node in nodes.values() if node and "_target_" in node]
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """datamodule -> module -> callbacks -> loggers -> trainer -> fit; returns final metrics."""
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    output_dir = Path(cfg.paths.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+
+    datamodule = hydra.utils.instantiate(cfg.data)
+    datamodule.setup("fit")  # load now: missing or corrupt data fails before anything starts
+    model = hydra.utils.instantiate(cfg.model)
+    callbacks = instantiate_each(cfg.get("callbacks"))
+    loggers: list[Logger] = instantiate_each(cfg.get("logger"))
+    trainer: pl.Trainer = hydra.utils.instantiate(
+        cfg.trainer, callbacks=callbacks, logger=loggers or False
+    )
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    finally:
+        finish_wandb()
+    return {name: float(value) for name, value in trainer.callback_metrics.items()}
+
+
+def finish_wandb() -> None:
+    """Close the W&B run (also after a failure), so the next job of a multirun starts clean."""
+    import wandb
+
+    if wandb.run is not None:
+        wandb.finish()
+
+
+@hydra.main(config_path=config_dir(), config_name="train", version_base="1.3")
+@exit_on_user_error("dcgan-train")
+def hydra_main(cfg: DictConfig) -> float | None:
+    metrics = train(cfg)
+    metric = cfg.get("optimized_metric")
+    return metrics.get(metric) if metric else None
+
+
+def main() -> None:
+    run_with_clear_errors(hydra_main, "dcgan-train")
+
+
+if __name__ == "__main__":
+    main()

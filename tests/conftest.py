@@ -1,0 +1,60 @@
+"""Shared fixtures: compose the real conf/, on the CPU, with outputs in a temp dir."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig
+
+from dcgan_lab.cli import config_dir
+
+CONF = Path(config_dir())
+
+
+@pytest.fixture
+def compose_train(tmp_path: Path) -> Iterator[Callable[..., DictConfig]]:
+    """compose_train('width=wide', ...) -> the composed train config, outputs under tmp_path."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+
+        def _compose(*overrides: str) -> DictConfig:
+            return compose(
+                "train",
+                overrides=[
+                    f"paths.output_dir={tmp_path / 'run'}",
+                    "trainer.accelerator=cpu",
+                    *overrides,
+                ],
+            )
+
+        yield _compose
+    GlobalHydra.instance().clear()
+
+
+def offline_env(home: Path) -> dict[str, str]:
+    """Environment of a user with no W&B login (HOME without a netrc) and no network."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env.update(HOME=str(home), NETRC=str(home / ".netrc"), HYDRA_FULL_ERROR="0")
+    return env
+
+
+def run_cli(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run a console script of this package (by module, so the venv's python is used)."""
+    module = {"dcgan-train": "dcgan_lab.train", "dcgan-sample": "dcgan_lab.sample"}[args[0]]
+    return subprocess.run(
+        [sys.executable, "-m", module, *args[1:]],
+        cwd=cwd,
+        env=env or offline_env(cwd),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -1,0 +1,101 @@
+"""Every option of every config group composes and instantiates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+import pytest
+import pytorch_lightning as pl
+import torch
+from omegaconf import OmegaConf
+
+from dcgan_lab.data import ImageDataModule
+from dcgan_lab.gan_module import DCGANModule
+from dcgan_lab.train import instantiate_each
+from tests.conftest import CONF
+
+# Groups that are composed through another key; every other conf/ folder is a group.
+SPECIAL = {"hydra", "paths"}
+GROUP_OVERRIDE = {"optimizer": "optimizer@model.d_optimizer"}
+
+
+def group_options() -> list[tuple[str, str]]:
+    return [
+        (folder.name, option.stem)
+        for folder in sorted(p for p in CONF.iterdir() if p.is_dir())
+        if folder.name not in SPECIAL
+        for option in sorted(folder.glob("*.yaml"))
+    ]
+
+
+def test_every_group_has_options() -> None:
+    groups = {g for g, _ in group_options()}
+    assert {"data", "model", "optimizer", "width", "dropout", "latent", "trainer"} <= groups
+    assert {"logger", "callbacks", "experiment"} <= groups
+
+
+@pytest.mark.parametrize(("group", "option"), group_options())
+def test_option_composes_and_instantiates(compose_train, group: str, option: str) -> None:
+    cfg = compose_train(f"{GROUP_OVERRIDE.get(group, group)}={option}")
+    OmegaConf.resolve(cfg)
+    data = hydra.utils.instantiate(cfg.data)
+    assert isinstance(data, ImageDataModule)
+    model = hydra.utils.instantiate(cfg.model)
+    assert isinstance(model, DCGANModule)
+    g_opt, d_opt = model.configure_optimizers()
+    assert isinstance(g_opt, torch.optim.Optimizer) and isinstance(d_opt, torch.optim.Optimizer)
+    callbacks = instantiate_each(cfg.get("callbacks"))
+    loggers = instantiate_each(cfg.get("logger"))
+    trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    assert isinstance(trainer, pl.Trainer)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "expected"),
+    [
+        (["width=narrow"], "model.width", 32),
+        (["width=wide"], "model.width", 128),
+        (["model.width=48"], "model.width", 48),
+        (["dropout=none"], "model.dropout", 0.0),
+        (["dropout=high"], "model.dropout", 0.5),
+        (["model.dropout=0.1"], "model.dropout", 0.1),
+        (["latent=small"], "model.latent_dim", 32),
+        (["latent=large", "model.latent_dim=77"], "model.latent_dim", 77),
+        (["optimizer@model.d_optimizer=sgd"], "model.d_optimizer._target_", "torch.optim.SGD"),
+        (["optimizer@model.d_optimizer=sgd"], "model.g_optimizer._target_", "torch.optim.Adam"),
+        (["model.g_optimizer.lr=0.001"], "model.g_optimizer.lr", 0.001),
+        (["experiment=reference"], "model.d_optimizer.betas", [0.5, 0.999]),
+        (["experiment=fashion"], "data.source.name", "fashion_mnist"),
+    ],
+)
+def test_presets_and_plain_keys_set_the_model(compose_train, overrides, key, expected) -> None:
+    cfg = compose_train(*overrides)
+    assert OmegaConf.select(cfg, key) == expected
+
+
+def test_width_presets_scale_both_networks(compose_train) -> None:
+    narrow = hydra.utils.instantiate(compose_train("width=narrow").model)
+    wide = hydra.utils.instantiate(compose_train("width=wide").model)
+    assert narrow.generator.upsample[1].out_channels == 32
+    assert narrow.discriminator.features[0].out_channels == 32
+    assert wide.generator.upsample[1].out_channels == 128
+    assert wide.discriminator.features[3].out_channels == 256
+
+
+def test_separate_widths_and_optimizers_per_network(compose_train) -> None:
+    cfg = compose_train("model.d_width=16", "optimizer@model.d_optimizer=rmsprop")
+    model = hydra.utils.instantiate(cfg.model)
+    assert model.discriminator.features[0].out_channels == 16
+    assert model.generator.upsample[1].out_channels == 64
+    g_opt, d_opt = model.configure_optimizers()
+    assert isinstance(g_opt, torch.optim.Adam) and isinstance(d_opt, torch.optim.RMSprop)
+    assert g_opt.defaults["lr"] == 2e-4 and g_opt.defaults["betas"] == (0.5, 0.999)
+
+
+def test_defaults_are_the_reference_recipe(compose_train, tmp_path: Path) -> None:
+    cfg = compose_train()
+    assert cfg.data.source._target_.endswith("Mnist5k")
+    assert (cfg.model.latent_dim, cfg.model.width, cfg.model.dropout) == (100, 64, 0.3)
+    assert cfg.data.batch_size == 64
+    assert set(cfg.logger) == {"csv", "wandb"}

@@ -1,0 +1,94 @@
+"""Manual optimization: one step moves both networks, each step only its own network."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from dcgan_lab.data import ImageDataModule
+from dcgan_lab.data.sources import RandomImages
+from dcgan_lab.gan_module import DCGANModule
+
+
+def snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def changed(before: dict[str, torch.Tensor], module: torch.nn.Module) -> list[str]:
+    return [k for k, v in module.state_dict().items() if not torch.equal(before[k], v)]
+
+
+def make_module() -> DCGANModule:
+    torch.manual_seed(0)
+    adam = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
+    return DCGANModule(width=8, latent_dim=16, g_optimizer=adam, d_optimizer=adam)
+
+
+def fit_one_batch(module: DCGANModule) -> None:
+    data = ImageDataModule(RandomImages(n_train=32, n_val=8), batch_size=16)
+    trainer = pl.Trainer(
+        max_steps=2,  # one batch = two optimizer steps in manual optimization
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+    )
+    trainer.fit(module, datamodule=data)
+    assert trainer.global_step == 2
+
+
+def test_one_training_step_changes_both_networks() -> None:
+    module = make_module()
+    g0, d0 = snapshot(module.generator), snapshot(module.discriminator)
+    fit_one_batch(module)
+    g_weights = [k for k in g0 if "running" not in k and "num_batches" not in k]
+    assert set(g_weights) <= set(changed(g0, module.generator))
+    assert set(d0) == set(changed(d0, module.discriminator))
+
+
+def test_each_step_leaves_the_other_network_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    module = make_module()
+    record: dict[str, list[str]] = {}
+
+    def watch(step_name: str, own: torch.nn.Module, other: torch.nn.Module) -> None:
+        step = getattr(module, step_name)
+
+        def wrapped(*args, **kwargs):
+            own_before, other_before = snapshot(own), snapshot(other)
+            result = step(*args, **kwargs)
+            record[step_name] = changed(own_before, own)
+            record[step_name + "_other"] = changed(other_before, other)
+            return result
+
+        monkeypatch.setattr(module, step_name, wrapped)
+
+    watch("_discriminator_step", module.discriminator, module.generator)
+    watch("_generator_step", module.generator, module.discriminator)
+    fit_one_batch(module)
+    assert record["_discriminator_step"], "D step did not update D"
+    assert record["_discriminator_step_other"] == [], "D step changed G"
+    assert record["_generator_step"], "G step did not update G"
+    assert record["_generator_step_other"] == [], "G step changed D"
+    # After the G step D has no stale gradients from G's loss (its params were frozen).
+    assert all(p.requires_grad for p in module.discriminator.parameters())
+
+
+def test_fixed_noise_is_a_buffer_saved_in_the_state_dict() -> None:
+    module = make_module()
+    assert "fixed_noise" in module.state_dict()
+    assert module.fixed_noise.shape == (64, 16)
+
+
+def test_training_logs_losses_and_discriminator_probabilities() -> None:
+    module = make_module()
+    fit_one_batch(module)
+    logged = module.trainer.callback_metrics
+    for name in ("train/d_loss", "train/g_loss", "train/d_real", "train/d_fake"):
+        assert name in logged and torch.isfinite(logged[name])
+    assert 0.0 < float(logged["train/d_real"]) < 1.0
+    assert 0.0 < float(logged["train/d_fake"]) < 1.0
