@@ -45,6 +45,8 @@ def test_option_composes_and_instantiates(compose_train, group: str, option: str
     assert isinstance(model, DCGANModule)
     g_opt, d_opt = model.configure_optimizers()
     assert isinstance(g_opt, torch.optim.Optimizer) and isinstance(d_opt, torch.optim.Optimizer)
+    if cfg.get("metrics"):
+        assert callable(hydra.utils.instantiate(cfg.metrics))  # built by train() with the data
     callbacks = instantiate_each(cfg.get("callbacks"))
     loggers = instantiate_each(cfg.get("logger"))
     trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
@@ -99,3 +101,11 @@ def test_defaults_are_the_reference_recipe(compose_train, tmp_path: Path) -> Non
     assert (cfg.model.latent_dim, cfg.model.width, cfg.model.dropout) == (100, 64, 0.3)
     assert cfg.data.batch_size == 64
     assert set(cfg.logger) == {"csv", "wandb"}
+
+
+def test_metrics_none_drops_scoring_and_the_best_fid_checkpoint(compose_train) -> None:
+    cfg = compose_train("metrics=none")
+    assert cfg.metrics is None
+    monitors = [c.get("monitor") for c in cfg.callbacks.values() if c]
+    assert "val/fid" not in monitors
+    assert "val/fid" in [c.get("monitor") for c in compose_train().callbacks.values() if c]

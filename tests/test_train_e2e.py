@@ -14,7 +14,9 @@ from omegaconf import OmegaConf
 
 from tests.conftest import offline_env, run_cli
 
+# Tiny runs; the random data set's extractor needs few steps.
 FAST = ["trainer=fast", "data=random"]
+FAST_METRICS = ["metrics.extractor_steps=30", "metrics.n_fake=64"]
 
 
 def run_dirs(root: Path) -> list[Path]:
@@ -23,7 +25,7 @@ def run_dirs(root: Path) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path], str]:
-    """Two runs started at the same moment in one folder: default loggers, and CSV only."""
+    """Two runs started at the same moment in one folder: all defaults, and CSV without metrics."""
     cwd = tmp_path_factory.mktemp("e2e")
     env = offline_env(cwd)
     procs = [
@@ -35,7 +37,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]
             stderr=subprocess.STDOUT,
             text=True,
         )
-        for extra in ([], ["logger=csv", "seed=7"])
+        for extra in (FAST_METRICS, ["logger=csv", "seed=7", "metrics=none"])
     ]
     outputs = [p.communicate(timeout=300)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
@@ -70,6 +72,15 @@ def test_run_writes_config_checkpoint_grids_and_metrics_csv(two_runs) -> None:
         assert any(r.get("val/d_real") for r in rows)
 
 
+def test_metrics_none_trains_without_scores_or_best_checkpoint(two_runs) -> None:
+    _, dirs, _ = two_runs
+    (plain,) = [d for d in dirs if OmegaConf.load(d / "config.yaml").metrics is None]
+    assert not (plain / "checkpoints" / "best.ckpt").exists()
+    assert "val/fid" not in (plain / "csv" / "metrics.csv").read_text().splitlines()[0]
+    (scored,) = [d for d in dirs if d != plain]
+    assert (scored / "checkpoints" / "best.ckpt").is_file()
+
+
 def test_wandb_goes_offline_without_a_login_and_logs_locally(two_runs) -> None:
     _, dirs, output = two_runs
     with_wandb = [d for d in dirs if (d / "wandb").exists()]
@@ -96,7 +107,15 @@ def test_sample_writes_npz_and_grid_from_a_checkpoint(two_runs, tmp_path: Path) 
 
 def test_multirun_jobs_get_their_own_dirs_under_outputs(tmp_path: Path) -> None:
     result = run_cli(
-        ["dcgan-train", "-m", *FAST, "logger=csv", "width=narrow,base", "trainer.max_epochs=1"],
+        [
+            "dcgan-train",
+            "-m",
+            *FAST,
+            *FAST_METRICS,
+            "logger=csv",
+            "width=narrow,base",
+            "trainer.max_epochs=1",
+        ],
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -104,3 +123,40 @@ def test_multirun_jobs_get_their_own_dirs_under_outputs(tmp_path: Path) -> None:
     assert [p.parent.parent.name for p in jobs] == ["0", "1"]
     widths = [OmegaConf.load(p.parent.parent / "config.yaml").model.width for p in jobs]
     assert widths == [32, 64]
+
+
+def val_rows(run: Path) -> list[dict[str, str]]:
+    with open(run / "csv" / "metrics.csv") as f:
+        return [r for r in csv.DictReader(f) if r.get("val/fid")]
+
+
+def test_training_logs_scores_that_improve_and_resume_keeps_the_best(tmp_path: Path) -> None:
+    common = [
+        "data=mnist5k", "logger=csv", "trainer.limit_train_batches=40", "metrics.n_fake=300",
+        "metrics.extractor_steps=400", f"paths.cache_dir={tmp_path / 'cache'}",
+    ]  # fmt: skip
+    first = run_cli(["dcgan-train", *common, "trainer.max_epochs=3"], cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    (run,) = run_dirs(tmp_path)
+    rows = val_rows(run)
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
+    for name in ("val/fid", "val/kid_mean", "val/kid_std", "val/is", "val/fid_best"):
+        assert all(np.isfinite(float(r[name])) for r in rows), name
+    assert all(float(r["val/n_fake"]) == 300 and float(r["val/n_real"]) == 500 for r in rows)
+    fids = [float(r["val/fid"]) for r in rows]
+    assert fids[-1] < fids[0]
+    assert float(rows[-1]["val/fid_best"]) == pytest.approx(min(fids))
+    assert (run / "checkpoints" / "best.ckpt").is_file()
+    best = torch.load(run / "checkpoints" / "best.ckpt", weights_only=False)
+    assert float(best["state_dict"]["fid_best"]) == pytest.approx(min(fids))
+
+    resumed = run_cli(
+        ["dcgan-train", *common, "trainer.max_epochs=4",
+         f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}"],
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    new_run = next(d for d in run_dirs(tmp_path) if d != run)
+    (row,) = val_rows(new_run)  # only epoch 3 ran
+    assert int(row["epoch"]) == 3
+    assert float(row["val/fid_best"]) == pytest.approx(min([*fids, float(row["val/fid"])]))

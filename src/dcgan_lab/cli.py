@@ -43,6 +43,17 @@ def user_error_in(err: BaseException) -> UserError | None:
     return None
 
 
+def first_line(err: BaseException) -> str:
+    """The first non-empty line of ``err`` or of the exceptions that caused it."""
+    seen: BaseException | None = err
+    while seen is not None:
+        for line in str(seen).splitlines():
+            if line.strip():
+                return line.strip()
+        seen = seen.__cause__
+    return type(err).__name__
+
+
 def fail(prog: str, message: str) -> None:
     print(f"{prog}: error: {message}", file=sys.stderr)
     sys.exit(2)
@@ -78,7 +89,7 @@ def describe_missing_config(err: MissingConfigException) -> str:
     group, _, option = missing.rpartition("/")
     if group and err.options:
         return f"unknown {group} '{option}'; choose one of: {', '.join(sorted(err.options))}"
-    return str(err).splitlines()[0]
+    return first_line(err)
 
 
 def run_with_clear_errors(app: Callable[[], object], prog: str) -> None:
@@ -100,5 +111,5 @@ def run_with_clear_errors(app: Callable[[], object], prog: str) -> None:
         elif found is not None:
             message = str(found)
         else:  # bad override syntax or key: Hydra's first line names it
-            message = f"{str(err).splitlines()[0]} (see `{prog} --help` for the config groups)"
+            message = f"{first_line(err)} (see `{prog} --help` for the config groups)"
         fail(prog, message)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import cast
+from typing import Any, cast
 
 import pytorch_lightning as pl
 import torch
@@ -12,6 +12,7 @@ from pytorch_lightning.core.optimizer import LightningOptimizer
 from torch.optim import Optimizer
 
 from dcgan_lab.errors import UserError
+from dcgan_lab.metrics.quality import SampleQuality
 from dcgan_lab.models import Discriminator, Generator, init_dcgan_weights
 from dcgan_lab.models.checks import require_positive_int
 from dcgan_lab.sampling import generate
@@ -26,6 +27,9 @@ class DCGANModule(pl.LightningModule):
     one side. ``g_optimizer`` / ``d_optimizer`` are optimizer factories (Hydra partials)
     that take the parameters; they are only needed for training.
     """
+
+    fixed_noise: torch.Tensor  # buffers, registered in __init__
+    fid_best: torch.Tensor
 
     def __init__(
         self,
@@ -56,6 +60,11 @@ class DCGANModule(pl.LightningModule):
         # Fixed noise for comparable sample grids across epochs; a buffer so it follows the
         # device and is saved in checkpoints. (n_fixed_samples, latent_dim)
         self.register_buffer("fixed_noise", torch.randn(n_fixed_samples, latent_dim))
+        # FID-style scorer, attached after construction (it needs the data and a trained
+        # extractor, so bad model settings fail first); None: no scores. The best FID so
+        # far is checkpointed state.
+        self.quality: SampleQuality | None = None
+        self.register_buffer("fid_best", torch.tensor(float("inf")))
 
     @property
     def latent_dim(self) -> int:
@@ -123,6 +132,22 @@ class DCGANModule(pl.LightningModule):
                 "val/d_fake": torch.sigmoid(self.discriminator(fake)).mean(),
             }
         )
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Checkpoints written before the metrics existed have no best FID yet.
+        checkpoint["state_dict"].setdefault("fid_best", torch.tensor(float("inf")))
+
+    def on_fit_start(self) -> None:
+        if self.quality is not None:
+            self.quality.to(self.device)
+
+    def on_validation_epoch_end(self) -> None:
+        if self.quality is None or self.trainer.sanity_checking:
+            return
+        scores = self.quality.score(self.sample, self.latent_dim, self.device)
+        self.fid_best.fill_(min(float(self.fid_best), scores["fid"]))
+        self.log_dict({f"val/{name}": value for name, value in scores.items()})
+        self.log("val/fid_best", self.fid_best)
 
     def sample(self, noise: torch.Tensor) -> torch.Tensor:
         """noise (N, latent_dim) -> images (N, C, H, W) in [-1, 1]; model state unchanged."""

@@ -25,8 +25,9 @@ def load_module(ckpt_path: str | Path) -> DCGANModule:
     try:
         module = DCGANModule.load_from_checkpoint(path, map_location="cpu")
     except Exception as err:  # a corrupt file can fail anywhere in the unpickler
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError(f"cannot load checkpoint {path}: {first_line}") from None
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        detail = " ".join(lines[:2]) if lines else type(err).__name__  # e.g. the mismatched key
+        raise UserError(f"cannot load checkpoint {path}: {detail}") from None
     return module
 
 

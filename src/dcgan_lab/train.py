@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import Logger
 
 from dcgan_lab.cli import config_dir, exit_on_user_error, run_with_clear_errors
+from dcgan_lab.metrics.quality import SampleQuality
 
 
 def instantiate_each(nodes: DictConfig | None) -> list[Any]:
@@ -30,6 +31,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")  # load now: missing or corrupt data fails before anything starts
     model = hydra.utils.instantiate(cfg.model)
+    model.quality = build_quality(cfg.get("metrics"), datamodule)
     callbacks = instantiate_each(cfg.get("callbacks"))
     loggers: list[Logger] = instantiate_each(cfg.get("logger"))
     trainer: pl.Trainer = hydra.utils.instantiate(
@@ -42,6 +44,16 @@ def train(cfg: DictConfig) -> dict[str, float]:
     finally:
         finish_wandb()
     return {name: float(value) for name, value in trainer.callback_metrics.items()}
+
+
+def build_quality(metrics_cfg: DictConfig | None, datamodule: Any) -> SampleQuality | None:
+    """FID/KID/IS scorer for the run (extractor trained on first use), or None if disabled."""
+    if not metrics_cfg:
+        return None
+    quality, info = hydra.utils.instantiate(metrics_cfg)(datamodule)
+    if info is not None:
+        print(f"FID features: {info.dataset} classifier, held-out accuracy {info.accuracy:.4f}")
+    return quality
 
 
 def finish_wandb() -> None:

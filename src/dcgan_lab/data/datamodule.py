@@ -42,9 +42,12 @@ def keep_batch(batch: Any) -> Any:
 class ImageDataModule(pl.LightningDataModule):
     """Serves ``source``'s images; uint8 until on the device, then scaled to [-1, 1] for tanh."""
 
+    name: str  # keys caches derived from the data (the feature extractor)
+
     def __init__(
         self,
         source: DatasetSource,
+        name: str = "data",
         batch_size: int = 64,
         val_batch_size: int = 256,
         channels: int = 1,
@@ -54,6 +57,7 @@ class ImageDataModule(pl.LightningDataModule):
         if batch_size <= 0 or val_batch_size <= 0:
             raise UserError("data.batch_size and data.val_batch_size must be positive integers")
         self.source = source
+        self.name = name
         self.batch_size = batch_size
         self.val_batch_size = val_batch_size
         self.channels = channels
@@ -76,6 +80,11 @@ class ImageDataModule(pl.LightningDataModule):
                 f"{self.batch_size}; lower data.batch_size"
             )
         self.splits = splits
+
+    def loaded(self) -> ImageSplits:
+        """The splits, loading them on first use."""
+        self.setup()
+        return self._loaded()
 
     def _loaded(self) -> ImageSplits:
         if self.splits is None:

@@ -1,0 +1,29 @@
+"""``dcgan-features data=...``: train and cache the dataset's FID feature extractor."""
+
+from __future__ import annotations
+
+import hydra
+from omegaconf import DictConfig
+
+from dcgan_lab.cli import config_dir, exit_on_user_error, run_with_clear_errors
+from dcgan_lab.metrics.extractor import cache_stem, load_or_train
+
+
+@hydra.main(config_path=config_dir(), config_name="features", version_base="1.3")
+@exit_on_user_error("dcgan-features")
+def hydra_main(cfg: DictConfig) -> None:
+    data = hydra.utils.instantiate(cfg.data)
+    splits = data.loaded()
+    _, info = load_or_train(
+        data.name, splits, cfg.metrics.cache_dir, cfg.metrics.extractor_steps, cfg.retrain
+    )
+    path = cache_stem(cfg.metrics.cache_dir, data.name, len(splits.train_images))
+    print(f"{info.dataset}: held-out accuracy {info.accuracy:.4f} ({path}.pt)")
+
+
+def main() -> None:
+    run_with_clear_errors(hydra_main, "dcgan-features")
+
+
+if __name__ == "__main__":
+    main()

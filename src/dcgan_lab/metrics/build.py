@@ -1,0 +1,55 @@
+"""Builds ``SampleQuality`` for a run from the ``metrics`` config and the loaded data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dcgan_lab.data.datamodule import ImageDataModule, to_signed_unit
+from dcgan_lab.errors import UserError
+from dcgan_lab.metrics.classifier import FrozenView
+from dcgan_lab.metrics.extractor import ExtractorInfo, load_or_train
+from dcgan_lab.metrics.inception import inception_space
+from dcgan_lab.metrics.quality import FeatureSpace, SampleQuality
+
+FEATURES = ("classifier", "inception")
+
+
+def classifier_space(
+    data: ImageDataModule, cache_dir: str | Path, extractor_steps: int
+) -> tuple[FeatureSpace, ExtractorInfo]:
+    """The dataset's own classifier (trained and cached on first use) as the feature space."""
+    splits = data.loaded()
+    classifier, info = load_or_train(data.name, splits, cache_dir, extractor_steps)
+    space = FeatureSpace(
+        features=FrozenView(classifier, "features"),
+        logits=FrozenView(classifier, "logits"),
+        prepare=lambda images: images,
+        normalize=False,
+    )
+    return space, info
+
+
+def build_sample_quality(
+    data: ImageDataModule,
+    features: str = "classifier",
+    cache_dir: str = "~/.cache/dcgan-lab",
+    extractor_steps: int = 600,
+    n_fake: int = 1000,
+    n_real: int | None = None,
+    kid_subsets: int = 50,
+    kid_subset_size: int = 500,
+    every_n_epochs: int = 1,
+) -> tuple[SampleQuality, ExtractorInfo | None]:
+    """SampleQuality with the held-out split (first ``n_real`` images) as the real set."""
+    if features not in FEATURES:
+        raise UserError(f"metrics.features={features!r}: choose one of {', '.join(FEATURES)}")
+    info = None
+    if features == "classifier":
+        space, info = classifier_space(data, cache_dir, extractor_steps)
+    else:
+        space = inception_space()
+    quality = SampleQuality(space, n_fake, kid_subsets, kid_subset_size, every_n_epochs)
+    real = data.loaded().val_images[:n_real]
+    for chunk in real.split(500):
+        quality.add_real(to_signed_unit(chunk))
+    return quality, info

@@ -1,0 +1,69 @@
+"""A small CNN digit/garment classifier whose penultimate layer is the FID feature space."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class DomainClassifier(nn.Module):
+    """(conv3x3 -> BN -> ReLU) x 2 -> pool, twice, then a 128-d feature layer and logits.
+
+    ``features`` returns the 128-d layer before its ReLU (closer to Gaussian, as FID
+    assumes); ``forward`` returns class logits for the Inception Score.
+    """
+
+    num_features = 128
+
+    def __init__(self, channels: int = 1, image_size: int = 28, num_classes: int = 10) -> None:
+        super().__init__()
+        self.num_classes = num_classes
+
+        def block(c_in: int, c_out: int) -> list[nn.Module]:
+            return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
+
+        self.conv = nn.Sequential(
+            *block(channels, 16), *block(16, 16), nn.MaxPool2d(2),
+            *block(16, 32), *block(32, 32), nn.MaxPool2d(2),
+        )  # fmt: skip
+        side = image_size // 4
+        self.embed = nn.Linear(32 * side * side, self.num_features)
+        self.head = nn.Sequential(
+            nn.ReLU(), nn.Dropout(0.3), nn.Linear(self.num_features, num_classes)
+        )
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        # images: (B, C, H, W) in [-1, 1] -> (B, 32, H/4, W/4) -> (B, 128)
+        return self.embed(self.conv(images).flatten(1))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(images))  # (B, num_classes) logits
+
+
+class FrozenView(nn.Module):
+    """The classifier frozen in eval mode, exposing features or logits to torchmetrics.
+
+    ``train()`` is a no-op, so the extractor stays in eval mode whatever mode the module
+    holding it is put in (BatchNorm and dropout must not change the scores).
+    """
+
+    def __init__(self, classifier: DomainClassifier, output: str) -> None:
+        super().__init__()
+        if output not in ("features", "logits"):
+            raise ValueError(f"output must be 'features' or 'logits', not {output!r}")
+        self.classifier = classifier.eval().requires_grad_(False)
+        self.output = output
+        # torchmetrics reads num_features instead of probing with a dummy image.
+        self.num_features = (
+            classifier.num_features if output == "features" else classifier.num_classes
+        )
+
+    def train(self, mode: bool = True) -> FrozenView:
+        return super().train(False)
+
+    @torch.no_grad()
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        images = images.float()
+        if self.output == "features":
+            return self.classifier.features(images)
+        return self.classifier(images)

@@ -1,0 +1,137 @@
+"""FID, KID and IS of generated images against held-out real images (torchmetrics)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torchmetrics import Metric
+from torchmetrics.image.fid import FrechetInceptionDistance
+from torchmetrics.image.inception import InceptionScore
+from torchmetrics.image.kid import KernelInceptionDistance
+
+from dcgan_lab.errors import UserError
+
+# images (B, C, H, W) in [-1, 1] -> what the feature modules expect
+Prepare = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class FeatureSpace:
+    """The modules torchmetrics calls: ``features`` for FID/KID, ``logits`` for IS.
+
+    Each is a module (a frozen classifier view) or an int (torchmetrics' InceptionV3 layer).
+    """
+
+    features: nn.Module | int
+    logits: nn.Module | str
+    prepare: Prepare
+    normalize: bool  # torchmetrics' flag: float images in [0, 1] for its own InceptionV3
+
+
+class SampleQuality:
+    """Scores batches of generated images; the real statistics are computed once.
+
+    Not an ``nn.Module`` on purpose: the extractor's weights stay out of GAN checkpoints.
+    """
+
+    def __init__(
+        self,
+        space: FeatureSpace,
+        n_fake: int = 1000,
+        kid_subsets: int = 50,
+        kid_subset_size: int = 500,
+        every_n_epochs: int = 1,
+        seed: int = 1234,
+    ) -> None:
+        if n_fake < 2 or every_n_epochs < 1:
+            raise UserError("metrics.n_fake must be >= 2 and metrics.every_n_epochs >= 1")
+        self.space = space
+        self.n_fake = n_fake
+        self.kid_subset_size = kid_subset_size
+        self.every_n_epochs = every_n_epochs
+        self.seed = seed
+        kw: dict[str, Any] = {"reset_real_features": False, "normalize": space.normalize}
+        with warnings.catch_warnings():  # KID/IS keep all features in memory: known, bounded
+            warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
+            self.fid = FrechetInceptionDistance(feature=space.features, **kw)
+            self.kid = KernelInceptionDistance(
+                feature=space.features, subsets=kid_subsets, subset_size=kid_subset_size, **kw
+            )
+            self.inception = InceptionScore(
+                feature=space.logits, splits=1, normalize=space.normalize
+            )
+        self.n_real = 0
+
+    @property
+    def metrics(self) -> list[Metric]:
+        return [self.fid, self.kid, self.inception]
+
+    def to(self, device: torch.device | str) -> SampleQuality:
+        for metric in self.metrics:
+            metric.to(device)
+        return self
+
+    @property
+    def has_real(self) -> bool:
+        return self.n_real > 0
+
+    @torch.no_grad()
+    def add_real(self, images: torch.Tensor) -> None:
+        """Accumulate real images (B, C, H, W) in [-1, 1]; kept across ``score`` calls."""
+        x = self.space.prepare(images)
+        self.fid.update(x, real=True)
+        self.kid.update(x, real=True)
+        self.n_real += len(images)
+
+    @torch.no_grad()
+    def add_fake(self, images: torch.Tensor) -> None:
+        x = self.space.prepare(images)
+        self.fid.update(x, real=False)
+        self.kid.update(x, real=False)
+        self.inception.update(x)
+
+    def compute(self) -> dict[str, float]:
+        """FID, KID mean/std and IS of the fake images added since the last compute."""
+        n_fake = int(self.fid.fake_features_num_samples)
+        if not self.has_real or n_fake < 2:
+            raise RuntimeError("SampleQuality.compute() needs real and fake images first")
+        # KID draws subsets without replacement: never larger than either set.
+        self.kid.subset_size = min(self.kid_subset_size, self.n_real, n_fake)
+        # KID and IS permute with the global RNG; fork it so training stays reproducible.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            kid_mean, kid_std = self.kid.compute()
+            with warnings.catch_warnings():  # one split: IS's std is undefined and unused
+                warnings.simplefilter("ignore", UserWarning)
+                is_mean, _ = self.inception.compute()
+            fid = self.fid.compute()
+        for metric in self.metrics:
+            metric.reset()  # fake features only: reset_real_features=False
+        return {
+            "fid": float(fid),
+            "kid_mean": float(kid_mean),
+            "kid_std": float(kid_std),
+            "is": float(is_mean),
+            "n_fake": float(n_fake),
+            "n_real": float(self.n_real),
+        }
+
+    def score(
+        self,
+        generate: Callable[[torch.Tensor], torch.Tensor],
+        latent_dim: int,
+        device: torch.device,
+        batch_size: int = 500,
+    ) -> dict[str, float]:
+        """Generate ``n_fake`` images from fixed noise (same every call) and score them."""
+        noise_source = torch.Generator().manual_seed(self.seed)
+        for start in range(0, self.n_fake, batch_size):
+            n = min(batch_size, self.n_fake - start)
+            noise = torch.randn(n, latent_dim, generator=noise_source).to(device)
+            self.add_fake(generate(noise))
+        return self.compute()
