@@ -49,7 +49,13 @@ def run_cli(
     args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 300
 ) -> subprocess.CompletedProcess[str]:
     """Run a console script of this package (by module, so the venv's python is used)."""
-    module = {"dcgan-train": "dcgan_lab.train", "dcgan-sample": "dcgan_lab.sample"}[args[0]]
+    module = {
+        "dcgan-train": "dcgan_lab.train",
+        "dcgan-sample": "dcgan_lab.sample",
+        "dcgan-eval": "dcgan_lab.evaluate",
+        "dcgan-features": "dcgan_lab.features",
+        "dcgan-report": "dcgan_lab.report.markdown",
+    }[args[0]]
     return subprocess.run(
         [sys.executable, "-m", module, *args[1:]],
         cwd=cwd,

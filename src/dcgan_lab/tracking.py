@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from pytorch_lightning.loggers import WandbLogger
 
 DEFAULT_BASE_URL = "https://api.wandb.ai"
@@ -54,10 +56,43 @@ def choose_wandb_mode(env: dict[str, str], offline: bool | None) -> tuple[str, s
     return "online", "logged in and server reachable"
 
 
-def build_wandb_logger(offline: bool | None = None, **kwargs: Any) -> WandbLogger:
-    """A Lightning WandbLogger in the mode ``choose_wandb_mode`` picks, with a one-line notice."""
+def hydra_identity() -> tuple[str | None, str | None]:
+    """(run name, group) from Hydra: the job's overrides, and the sweep it belongs to.
+
+    A multirun's jobs share the group ``sweep-<date>_<time>`` of their sweep directory.
+    """
+    if not HydraConfig.initialized():
+        return None, None
+    hydra_cfg = HydraConfig.get()
+    name = hydra_cfg.job.override_dirname or None
+    group = None
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        group = "sweep-" + "_".join(Path(hydra_cfg.sweep.dir).parts[-2:])
+    return name, group
+
+
+def build_wandb_logger(
+    offline: bool | None = None,
+    name: str | None = None,
+    group: str | None = None,
+    **kwargs: Any,
+) -> WandbLogger:
+    """A Lightning WandbLogger in the mode ``choose_wandb_mode`` picks, with a one-line notice.
+
+    Unset ``name`` and ``group`` come from Hydra (``hydra_identity``).
+    """
     mode, reason = choose_wandb_mode(dict(os.environ), offline)
     if mode != "online":
         print(f"W&B: {mode} ({reason}); upload later with `wandb sync <run dir>/wandb/offline-*`")
+    default_name, default_group = hydra_identity()
     Path(kwargs.get("save_dir", ".")).mkdir(parents=True, exist_ok=True)
-    return WandbLogger(mode=mode, **kwargs)
+    return WandbLogger(mode=mode, name=name or default_name, group=group or default_group, **kwargs)
+
+
+def prepare_wandb_run(logger: WandbLogger, overrides: list[str]) -> None:
+    """Dashboard settings of a started run: best-so-far FID summary, the job's overrides."""
+    run = logger.experiment
+    if hasattr(run, "define_metric"):  # absent on disabled runs
+        run.define_metric("val/fid", summary="min")
+        run.define_metric("val/fid_best", summary="min")
+    logger.log_hyperparams({"overrides": overrides})

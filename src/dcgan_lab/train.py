@@ -7,11 +7,14 @@ from typing import Any
 
 import hydra
 import pytorch_lightning as pl
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.loggers import Logger
+from pytorch_lightning.loggers import Logger, WandbLogger
 
 from dcgan_lab.cli import config_dir, exit_on_user_error, run_with_clear_errors
+from dcgan_lab.jobs import run_recorded
 from dcgan_lab.metrics.quality import SampleQuality
+from dcgan_lab.tracking import prepare_wandb_run
 
 
 def instantiate_each(nodes: DictConfig | None) -> list[Any]:
@@ -39,6 +42,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     )
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
+        if isinstance(logger, WandbLogger):
+            prepare_wandb_run(logger, job_overrides())
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     finally:
@@ -64,12 +69,14 @@ def finish_wandb() -> None:
         wandb.finish()
 
 
+def job_overrides() -> list[str]:
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
 @hydra.main(config_path=config_dir(), config_name="train", version_base="1.3")
 @exit_on_user_error("dcgan-train")
 def hydra_main(cfg: DictConfig) -> float | None:
-    metrics = train(cfg)
-    metric = cfg.get("optimized_metric")
-    return metrics.get(metric) if metric else None
+    return run_recorded(cfg, train)
 
 
 def main() -> None:

@@ -1,0 +1,60 @@
+"""Each run records how it ended in ``<run dir>/status.json``; sweeps go on past failures."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from dcgan_lab.cli import first_line, user_error_in
+
+log = logging.getLogger(__name__)
+
+STATUS_FILE = "status.json"
+
+
+def write_status(run_dir: Path, status: str, **details: object) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / STATUS_FILE).write_text(json.dumps({"status": status, **details}, indent=2))
+
+
+def in_multirun() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def diverged(metrics: dict[str, float]) -> bool:
+    return any(not math.isfinite(v) for k, v in metrics.items() if k.startswith("train/"))
+
+
+def run_recorded(cfg: DictConfig, train: Callable[[DictConfig], dict[str, float]]) -> float | None:
+    """Run ``train(cfg)`` and record 'completed', 'diverged' or 'failed'.
+
+    In a multirun a failed job logs its traceback, prints one line and returns NaN (a
+    failed trial to Optuna) so the other jobs run; a single run re-raises.
+    """
+    run_dir = Path(cfg.paths.output_dir)
+    write_status(run_dir, "running")
+    try:
+        metrics = train(cfg)
+    except Exception as err:
+        message = str(user_error_in(err) or first_line(err))
+        write_status(run_dir, "failed", error=message)
+        if not in_multirun():
+            raise
+        log.exception("job failed")  # the full traceback goes to the job's log file
+        print(f"dcgan-train: job {run_dir} failed: {message}", file=sys.stderr)
+        return math.nan
+    metric_name = cfg.get("optimized_metric")
+    metric = metrics.get(metric_name) if metric_name else None
+    status = "diverged" if diverged(metrics) else "completed"
+    write_status(run_dir, status, **({metric_name: metric} if metric_name else {}))
+    if status == "diverged" and metric is not None:
+        return math.nan
+    return metric

@@ -1,0 +1,109 @@
+"""Reading the jobs of a sweep directory: overrides, metrics CSV, status, last grid."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from dcgan_lab.errors import UserError
+
+
+@dataclass
+class Job:
+    """One job of a sweep, as far as it got."""
+
+    path: Path
+    overrides: dict[str, str]
+    status: str  # completed, diverged, failed, running, pending
+    fid_curve: list[tuple[int, float]] = field(default_factory=list)  # (epoch, val/fid)
+    epochs: int = 0  # epochs with logged training metrics
+    grid: Path | None = None
+    error: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def best_fid(self) -> float | None:
+        finite = [fid for _, fid in self.fid_curve if math.isfinite(fid)]
+        return min(finite) if finite else None
+
+    @property
+    def final_fid(self) -> float | None:
+        return self.fid_curve[-1][1] if self.fid_curve else None
+
+
+def read_overrides(job_dir: Path) -> dict[str, str]:
+    path = job_dir / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        return {}
+    items = yaml.safe_load(path.read_text()) or []
+    return dict(item.split("=", 1) for item in items if "=" in item)
+
+
+def read_metrics(csv_path: Path) -> tuple[list[tuple[int, float]], int, bool]:
+    """(fid curve, epochs trained, saw a non-finite loss) from a possibly growing CSV."""
+    if not csv_path.is_file():
+        return [], 0, False
+    curve: list[tuple[int, float]] = []
+    epochs: set[int] = set()
+    non_finite = False
+    with open(csv_path, newline="") as f:
+        for row in csv.DictReader(f):
+            try:
+                epoch = int(row.get("epoch") or -1)
+                if row.get("val/fid"):
+                    curve.append((epoch, float(row["val/fid"])))
+                for key in ("train/d_loss", "train/g_loss"):
+                    if row.get(key):
+                        epochs.add(epoch)
+                        non_finite |= not math.isfinite(float(row[key]))
+            except (TypeError, ValueError):  # a line being written right now
+                continue
+    return curve, len(epochs), non_finite
+
+
+def read_status(job_dir: Path) -> tuple[str | None, str | None]:
+    path = job_dir / "status.json"
+    try:
+        status = json.loads(path.read_text())
+        return status.get("status"), status.get("error")
+    except (OSError, ValueError):
+        return None, None
+
+
+def read_job(job_dir: Path) -> Job:
+    curve, epochs, non_finite = read_metrics(job_dir / "csv" / "metrics.csv")
+    status, error = read_status(job_dir)
+    if status is None:
+        status = "running" if epochs else "pending"
+    if status == "completed" and (non_finite or any(not math.isfinite(f) for _, f in curve)):
+        status = "diverged"
+    grids = sorted((job_dir / "samples").glob("epoch_*.png"))
+    return Job(job_dir, read_overrides(job_dir), status, curve, epochs,
+               grids[-1] if grids else None, error)  # fmt: skip
+
+
+def read_sweep(sweep_dir: Path) -> list[Job]:
+    """Every job directory (numbered, with a .hydra folder) of a sweep."""
+    if not sweep_dir.is_dir():
+        raise UserError(f"{sweep_dir} is not a directory; pass a sweep directory under outputs/")
+    job_dirs = sorted(
+        (p for p in sweep_dir.iterdir() if p.is_dir() and (p / ".hydra").is_dir()),
+        key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0, p.name),
+    )
+    if not job_dirs:
+        raise UserError(f"no jobs in {sweep_dir}; expected numbered job dirs of a multirun")
+    return [read_job(d) for d in job_dirs]
+
+
+def swept_keys(jobs: list[Job]) -> list[str]:
+    """Override keys whose value differs between jobs: what the sweep varies."""
+    keys = sorted({k for job in jobs for k in job.overrides})
+    return [k for k in keys if len({job.overrides.get(k) for job in jobs}) > 1]

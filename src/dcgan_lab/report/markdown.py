@@ -1,0 +1,90 @@
+"""``dcgan-report <sweep dir>``: a markdown report of a sweep, with plots and the best grid."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from dcgan_lab.errors import UserError
+from dcgan_lab.report.collect import Job, read_sweep, swept_keys
+from dcgan_lab.report.plots import plot_best_vs_param, plot_fid_curves
+
+MARK = {"diverged": "DIVERGED", "failed": "FAILED", "running": "running", "pending": "pending"}
+
+
+def ranked(jobs: list[Job]) -> list[Job]:
+    """Scored jobs by best FID first, then the rest (failed, diverged, unscored)."""
+    healthy = [j for j in jobs if j.best_fid is not None and j.status not in ("failed", "diverged")]
+    rest = [j for j in jobs if j not in healthy]
+    return sorted(healthy, key=lambda j: j.best_fid or 0.0) + rest
+
+
+def fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def table(jobs: list[Job], keys: list[str]) -> list[str]:
+    header = ["rank", "job", *keys, "status", "best FID", "final FID", "epochs", "note"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for rank, job in enumerate(ranked(jobs), 1):
+        cells = [str(rank), job.name, *(job.overrides.get(k, "-") for k in keys),
+                 MARK.get(job.status, job.status), fmt(job.best_fid), fmt(job.final_fid),
+                 str(job.epochs), (job.error or "").replace("|", "/")]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def write_report(sweep_dir: Path, out_dir: Path | None = None) -> Path:
+    jobs = read_sweep(sweep_dir)
+    keys = swept_keys(jobs)
+    out = out_dir or sweep_dir / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [f"# Sweep report: {sweep_dir}", ""]
+    counts = {s: sum(j.status == s for j in jobs) for s in dict.fromkeys(j.status for j in jobs)}
+    lines += [f"{len(jobs)} jobs: " + ", ".join(f"{n} {s}" for s, n in counts.items()), ""]
+    lines += [f"Swept: {', '.join(keys) or '(nothing differs between jobs)'}", ""]
+    lines += [*table(jobs, keys), ""]
+    best = next(
+        (j for j in ranked(jobs) if j.best_fid is not None and j.status == "completed"), None
+    )
+    if best is not None:
+        runner_up = next((j for j in ranked(jobs)[1:] if j.best_fid is not None), None)
+        margin = (f" ({fmt(runner_up.best_fid)} for the next best, {runner_up.name})"
+                  if runner_up else "")  # fmt: skip
+        setting = ", ".join(f"{k}={best.overrides.get(k)}" for k in keys) or "(only job)"
+        lines += [f"Best: job {best.name} ({setting}), best FID {fmt(best.best_fid)}{margin}.", ""]
+        if best.grid is not None:
+            shutil.copyfile(best.grid, out / "best_grid.png")
+            lines += ["![best run's last sample grid](best_grid.png)", ""]
+    plot_fid_curves(jobs, keys, out / "fid_curves.png")
+    lines += ["## FID over epochs", "", "![FID curves](fid_curves.png)", ""]
+    for key in keys:
+        name = f"best_fid_vs_{key.replace('@', '_').replace('/', '_').replace('.', '_')}.png"
+        plot_best_vs_param(jobs, key, out / name)
+        lines += [f"## Best FID by {key}", "", f"![best FID by {key}]({name})", ""]
+    report = out / "report.md"
+    report.write_text("\n".join(lines))
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="dcgan-report", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "sweep_dir", type=Path, help="a multirun directory, e.g. outputs/multiruns/<date>/<time>"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="report folder (default: <sweep_dir>/report)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        report = write_report(args.sweep_dir, args.out)
+    except UserError as err:
+        print(f"dcgan-report: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    print(f"wrote {report}")
+
+
+if __name__ == "__main__":
+    main()

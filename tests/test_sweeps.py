@@ -1,0 +1,193 @@
+"""Hydra sweeps: W&B grouping and naming, the report, Optuna, joblib, and every sweep file."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+from hydra import compose
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
+from wandb.sdk.launch.sweeps.utils import create_sweep_command_args
+
+from dcgan_lab.report.collect import read_sweep
+from tests.conftest import CONF, run_cli
+from tests.wandb_records import read_run
+
+ROOT = CONF.parent
+TINY = ["data=random", "trainer=fast", "metrics.extractor_steps=30", "metrics.n_fake=64"]
+
+
+def sweep_dirs(cwd: Path) -> list[Path]:
+    return sorted(p for p in cwd.glob("outputs/multiruns/*/*") if p.is_dir())
+
+
+def csv_fids(job: Path) -> list[float]:
+    with open(job / "csv" / "metrics.csv") as f:
+        return [float(r["val/fid"]) for r in csv.DictReader(f) if r.get("val/fid")]
+
+
+@pytest.fixture(scope="module")
+def grid_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2x2 grid, W&B offline (no login), two epochs of four batches per job."""
+    cwd = tmp_path_factory.mktemp("grid")
+    result = run_cli(["dcgan-train", "-m", *TINY, "width=narrow,base", "dropout=none,base"], cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (sweep,) = sweep_dirs(cwd)
+    return sweep
+
+
+def test_each_job_is_its_own_wandb_run_grouped_and_named_by_overrides(grid_sweep: Path) -> None:
+    jobs = sorted(p for p in grid_sweep.iterdir() if p.name.isdigit())
+    assert [j.name for j in jobs] == ["0", "1", "2", "3"]
+    group = "sweep-" + "_".join(grid_sweep.parts[-2:])
+    seen = set()
+    for job in jobs:
+        (run_file,) = job.glob("wandb/offline-run-*/run-*.wandb")
+        run = read_run(run_file)
+        overrides = run.config["overrides"]
+        width = next(o for o in overrides if o.startswith("width="))
+        dropout = next(o for o in overrides if o.startswith("dropout="))
+        assert run.group == group
+        assert run.summaries.get("val/fid") == {"min"}
+        assert width in run.name and dropout in run.name
+        assert run.config["model"]["width"] == {"width=narrow": 32, "width=base": 64}[width]
+        assert run.config["model"]["dropout"] == {"dropout=none": 0.0, "dropout=base": 0.3}[dropout]
+        logged = [row["val/fid"] for row in run.history if "val/fid" in row]
+        assert logged == pytest.approx(csv_fids(job))
+        assert len(logged) == 2
+        seen.add((width, dropout))
+    assert len(seen) == 4
+
+
+def test_report_lists_every_job_with_its_csv_numbers_and_plots(grid_sweep: Path) -> None:
+    result = run_cli(["dcgan-report", str(grid_sweep)], cwd=grid_sweep)
+    assert result.returncode == 0, result.stderr
+    report_dir = grid_sweep / "report"
+    text = (report_dir / "report.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "rank" not in line]
+    assert len(rows) == 4
+    best_column = [float(r.split("|")[6]) for r in rows]  # rank, job, dropout, width, status, best
+    assert best_column == sorted(best_column)
+    for job in read_sweep(grid_sweep):
+        assert job.best_fid == pytest.approx(min(csv_fids(job.path)))
+        assert f"| {job.name} |" in text and f"{job.best_fid:.2f}" in text
+    for name in ("fid_curves.png", "best_fid_vs_width.png", "best_fid_vs_dropout.png",
+                 "best_grid.png"):  # fmt: skip
+        assert (report_dir / name).stat().st_size > 1000
+
+
+def test_a_failing_job_does_not_stop_the_sweep_and_is_marked(tmp_path: Path) -> None:
+    result = run_cli(
+        ["dcgan-train", "-m", *TINY, "logger=csv", "model.dropout=0.2,1.5", "seed=1,2"], tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("failed: model.dropout=1.5 must be a number in [0, 1)") == 2
+    (sweep,) = sweep_dirs(tmp_path)
+    jobs = {j.name: j for j in read_sweep(sweep)}
+    assert [jobs[n].status for n in "0123"] == ["completed", "completed", "failed", "failed"]
+    assert run_cli(["dcgan-report", str(sweep)], cwd=tmp_path).returncode == 0
+    text = (sweep / "report" / "report.md").read_text()
+    assert text.count("FAILED") == 2 and "2 completed, 2 failed" in text
+
+
+def test_report_reads_a_sweep_that_is_still_running(tmp_path: Path) -> None:
+    job = tmp_path / "sweep" / "0"
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text("- width=wide\n")
+    (job / "csv").mkdir()
+    (job / "csv" / "metrics.csv").write_text(
+        "epoch,step,train/d_loss,train/g_loss,val/fid\n0,9,1.2,0.8,\n0,9,,,812.5\n1,19,1.1,0.9,\n1,2"
+    )
+    (tmp_path / "sweep" / "1" / ".hydra").mkdir(parents=True)
+    (sweep_job,) = [j for j in read_sweep(tmp_path / "sweep") if j.name == "0"]
+    assert sweep_job.status == "running" and sweep_job.best_fid == 812.5 and sweep_job.epochs == 2
+    result = run_cli(["dcgan-report", str(tmp_path / "sweep")], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 running, 1 pending" in (tmp_path / "sweep" / "report" / "report.md").read_text()
+
+
+def test_report_on_a_folder_that_is_not_a_sweep_says_so(tmp_path: Path) -> None:
+    result = run_cli(["dcgan-report", str(tmp_path)], cwd=tmp_path)
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip() == f"dcgan-report: error: no jobs in {tmp_path}; expected "
+        "numbered job dirs of a multirun"
+    )
+
+
+def test_optuna_search_finishes_and_writes_its_results(tmp_path: Path) -> None:
+    result = run_cli(
+        ["dcgan-train", "hparams_search=optuna", "hydra.sweeper.n_trials=3", "logger=csv", *TINY],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (sweep,) = sweep_dirs(tmp_path)
+    results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
+    assert results["name"] == "optuna"
+    assert set(results["best_params"]) == {
+        "model.g_optimizer.lr", "model.d_optimizer.lr", "model.latent_dim", "width", "model.dropout"
+    }  # fmt: skip
+    fids = [min(csv_fids(sweep / str(n))) for n in range(3)]
+    assert results["best_value"] == pytest.approx(min(fids))
+
+
+def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path: Path) -> None:
+    result = run_cli(
+        ["dcgan-train", "-m", "hydra/launcher=parallel", "logger=csv", *TINY, "seed=1,2"], tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (sweep,) = sweep_dirs(tmp_path)
+    jobs = read_sweep(sweep)
+    assert [j.status for j in jobs] == ["completed", "completed"]
+    assert "Joblib.Parallel" in result.stdout + result.stderr
+
+
+def grid_combinations(params: dict[str, str]) -> list[list[str]]:
+    choices = [[f"{k}={v}" for v in str(values).split(",")] for k, values in params.items()]
+    return [list(combo) for combo in itertools.product(*choices)]
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (CONF / "hparams_search").glob("*.yaml")))
+def test_every_hparams_search_file_composes_with_each_of_its_jobs(compose_train, name) -> None:
+    compose_train(f"hparams_search={name}")
+    raw = yaml.safe_load((CONF / "hparams_search" / f"{name}.yaml").read_text())
+    params = raw["hydra"]["sweeper"]["params"]
+    parser = OverridesParser.create()
+    parsed = parser.parse_overrides([f"{k}={v}" for k, v in params.items()])
+    assert len(parsed) == len(params)
+    if raw["hydra"].get("sweeper", {}).get("sampler") is None:  # a grid: compose every job
+        for combo in grid_combinations(params):
+            compose_train(*combo)
+
+
+def test_slurm_launcher_config_composes(compose_train) -> None:
+    cfg = compose("train", overrides=["hydra/launcher=slurm"], return_hydra_config=True)
+    assert cfg.hydra.launcher._target_.endswith("SlurmLauncher")
+    assert cfg.hydra.launcher.gpus_per_node == 1
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")))
+def test_every_experiment_file_runs(tmp_path: Path, name: str) -> None:
+    result = run_cli(
+        ["dcgan-train", f"experiment={name}", "trainer=fast", "logger=csv",
+         "metrics.extractor_steps=30", "metrics.n_fake=64", "metrics.n_real=200"],
+        tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_wandb_sweep_command_line_is_accepted_by_the_entry_point(compose_train) -> None:
+    sweep = yaml.safe_load((ROOT / "sweeps" / "wandb_sweep.yaml").read_text())
+    assert sweep["command"][-1] == "${args_no_hyphens}"
+    assert sweep["command"][2:4] == ["-m", "dcgan_lab.train"]
+    for param, spec in sweep["parameters"].items():
+        for value in spec.get("values", [spec.get("min"), spec.get("max")]):
+            args = create_sweep_command_args({"args": {param: {"value": value}}})
+            cfg = compose_train(*args["args_no_hyphens"])
+            if "." in param:
+                assert math.isclose(float(OmegaConf.select(cfg, param)), float(value))
