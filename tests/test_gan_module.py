@@ -27,7 +27,7 @@ def make_module() -> DCGANModule:
     return DCGANModule(width=8, latent_dim=16, g_optimizer=adam, d_optimizer=adam)
 
 
-def fit_one_batch(module: DCGANModule) -> None:
+def fit_one_batch(module: DCGANModule, log_every_n_steps: int = 1) -> None:
     data = ImageDataModule(RandomImages(n_train=32, n_val=8), batch_size=16)
     trainer = pl.Trainer(
         max_steps=2,  # one batch = two optimizer steps in manual optimization
@@ -37,6 +37,7 @@ def fit_one_batch(module: DCGANModule) -> None:
         enable_progress_bar=False,
         enable_model_summary=False,
         accelerator="cpu",
+        log_every_n_steps=log_every_n_steps,
     )
     trainer.fit(module, datamodule=data)
     assert trainer.global_step == 2
@@ -92,3 +93,9 @@ def test_training_logs_losses_and_discriminator_probabilities() -> None:
         assert name in logged and torch.isfinite(logged[name])
     assert 0.0 < float(logged["train/d_real"]) < 1.0
     assert 0.0 < float(logged["train/d_fake"]) < 1.0
+
+
+def test_losses_are_logged_only_on_the_steps_lightning_writes() -> None:
+    module = make_module()
+    fit_one_batch(module, log_every_n_steps=50)  # step 1 of 50: nothing will be written
+    assert "train/d_loss" not in module.trainer.callback_metrics

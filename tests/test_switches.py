@@ -1,0 +1,71 @@
+"""Speed switches change how the maths runs, not what it computes or how it is saved."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from dcgan_lab.data import ImageDataModule
+from dcgan_lab.data.sources import RandomImages
+from dcgan_lab.gan_module import DCGANModule
+
+
+def module(**switches: bool) -> DCGANModule:
+    torch.manual_seed(0)
+    adam = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
+    return DCGANModule(width=8, latent_dim=16, g_optimizer=adam, d_optimizer=adam, **switches)
+
+
+def fit(model: DCGANModule, **trainer_kwargs: object) -> pl.Trainer:
+    pl.seed_everything(0, verbose=False)
+    trainer = pl.Trainer(
+        max_steps=4, limit_val_batches=0, logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, accelerator="cpu",
+        log_every_n_steps=1, **trainer_kwargs,  # type: ignore[arg-type]
+    )  # fmt: skip
+    trainer.fit(model, datamodule=ImageDataModule(RandomImages(n_train=64, n_val=8), batch_size=16))
+    return trainer
+
+
+def test_channels_last_computes_the_same_function_and_trains() -> None:
+    plain, nhwc = module(), module(channels_last=True)
+    nhwc.configure_model()
+    conv = nhwc.generator.upsample[1]
+    assert isinstance(conv, torch.nn.Conv2d)
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    z = torch.randn(8, 16)
+    with torch.no_grad():
+        images = plain.generator(z)
+        assert torch.allclose(images, nhwc.generator(z), atol=1e-5)
+        nhwc_input = images.contiguous(memory_format=torch.channels_last)
+        plain.eval(), nhwc.eval()
+        assert torch.allclose(
+            plain.discriminator(images), nhwc.discriminator(nhwc_input), atol=1e-5
+        )
+    trainer = fit(nhwc)
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert torch.isfinite(trainer.callback_metrics["train/g_loss"])
+
+
+def test_bf16_mixed_precision_trains_with_finite_losses() -> None:
+    model = module()
+    dense = model.generator.project[0]
+    assert isinstance(dense, torch.nn.Linear)
+    before = dense.weight.detach().clone()
+    trainer = fit(model, precision="bf16-mixed")
+    assert dense.weight.dtype == torch.float32  # master weights stay fp32
+    assert not torch.equal(before, dense.weight)
+    for name in ("train/d_loss", "train/g_loss"):
+        assert torch.isfinite(trainer.callback_metrics[name])
+
+
+@pytest.mark.slow
+def test_compile_keeps_parameter_names_and_trains() -> None:
+    model = module(compile=True)
+    keys = set(module().state_dict())
+    fit(model)
+    assert set(model.state_dict()) == keys  # checkpoints load into an uncompiled module
+    assert torch.isfinite(model.trainer.callback_metrics["train/g_loss"])
