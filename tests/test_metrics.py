@@ -141,3 +141,18 @@ def test_inception_option_without_torch_fidelity_says_what_to_install(
     monkeypatch.setattr(inception.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(UserError, match="pip install torch-fidelity"):
         inception.inception_space()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist").is_dir(),
+    reason="needs Debian's dataset-fashion-mnist",
+)
+def test_fashion_mnist_extractor_reaches_90_percent(tmp_path: Path) -> None:
+    from dcgan_lab.data.sources import IdxDataset
+    from dcgan_lab.metrics.build import default_extractor_steps
+
+    data = ImageDataModule(IdxDataset(root="/usr/share/datasets/fashion-mnist"), name="fashion")
+    steps = default_extractor_steps(len(data.loaded().train_images))
+    _, info = load_or_train("fashion", data.loaded(), tmp_path, steps)
+    assert info.accuracy >= 0.90

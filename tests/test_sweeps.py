@@ -136,15 +136,19 @@ def test_optuna_search_finishes_and_writes_its_results(tmp_path: Path) -> None:
     assert results["best_value"] == pytest.approx(min(fids))
 
 
-def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path: Path) -> None:
-    result = run_cli(
-        ["dcgan-train", "-m", "hydra/launcher=parallel", "logger=csv", *TINY, "seed=1,2"], tmp_path
-    )
+def test_joblib_launcher_runs_jobs_in_parallel_with_their_own_wandb_config(
+    tmp_path: Path,
+) -> None:
+    result = run_cli(["dcgan-train", "-m", "hydra/launcher=parallel", *TINY, "seed=1,2"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "Joblib.Parallel" in result.stdout + result.stderr
     (sweep,) = sweep_dirs(tmp_path)
     jobs = read_sweep(sweep)
     assert [j.status for j in jobs] == ["completed", "completed"]
-    assert "Joblib.Parallel" in result.stdout + result.stderr
+    for job, seed in zip(jobs, (1, 2), strict=True):
+        (run_file,) = job.path.glob("wandb/offline-run-*/run-*.wandb")
+        run = read_run(run_file)
+        assert run.config["seed"] == seed and f"seed={seed}" in run.config["overrides"]
 
 
 def grid_combinations(params: dict[str, str]) -> list[list[str]]:

@@ -6,6 +6,7 @@ import hydra
 from omegaconf import DictConfig
 
 from dcgan_lab.cli import config_dir, exit_on_user_error, run_with_clear_errors
+from dcgan_lab.metrics.build import default_extractor_steps
 from dcgan_lab.metrics.extractor import cache_stem, load_or_train
 
 
@@ -14,9 +15,8 @@ from dcgan_lab.metrics.extractor import cache_stem, load_or_train
 def hydra_main(cfg: DictConfig) -> None:
     data = hydra.utils.instantiate(cfg.data)
     splits = data.loaded()
-    _, info = load_or_train(
-        data.name, splits, cfg.metrics.cache_dir, cfg.metrics.extractor_steps, cfg.retrain
-    )
+    steps = cfg.metrics.extractor_steps or default_extractor_steps(len(splits.train_images))
+    _, info = load_or_train(data.name, splits, cfg.metrics.cache_dir, steps, cfg.retrain)
     path = cache_stem(cfg.metrics.cache_dir, data.name, len(splits.train_images))
     print(f"{info.dataset}: held-out accuracy {info.accuracy:.4f} ({path}.pt)")
 

@@ -14,12 +14,22 @@ from dcgan_lab.metrics.quality import FeatureSpace, SampleQuality
 FEATURES = ("classifier", "inception")
 
 
+def default_extractor_steps(n_train: int) -> int:
+    """Training steps (batch 128) that reach the accuracy targets.
+
+    mnist5k (4,500 images): 600 steps, 98.2% held out. Fashion-MNIST (60,000): 600 steps
+    give 89.0%, 2,000 give 91.9%; full MNIST gets the same budget.
+    """
+    return 600 if n_train <= 10_000 else 2000
+
+
 def classifier_space(
-    data: ImageDataModule, cache_dir: str | Path, extractor_steps: int
+    data: ImageDataModule, cache_dir: str | Path, extractor_steps: int | None
 ) -> tuple[FeatureSpace, ExtractorInfo]:
     """The dataset's own classifier (trained and cached on first use) as the feature space."""
     splits = data.loaded()
-    classifier, info = load_or_train(data.name, splits, cache_dir, extractor_steps)
+    steps = extractor_steps or default_extractor_steps(len(splits.train_images))
+    classifier, info = load_or_train(data.name, splits, cache_dir, steps)
     space = FeatureSpace(
         features=FrozenView(classifier, "features"),
         logits=FrozenView(classifier, "logits"),
@@ -33,7 +43,7 @@ def build_sample_quality(
     data: ImageDataModule,
     features: str = "classifier",
     cache_dir: str = "~/.cache/dcgan-lab",
-    extractor_steps: int = 600,
+    extractor_steps: int | None = None,
     n_fake: int = 1000,
     n_real: int | None = None,
     kid_subsets: int = 50,
