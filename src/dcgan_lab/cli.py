@@ -14,7 +14,7 @@ from hydra.errors import HydraException, MissingConfigException
 from hydra.types import RunMode
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
-from dcgan_lab.errors import UserError
+from dcgan_lab.errors import TrainingDiverged, UserError
 
 
 def config_dir() -> str:
@@ -54,9 +54,14 @@ def first_line(err: BaseException) -> str:
     return type(err).__name__
 
 
-def fail(prog: str, message: str) -> None:
+def fail(prog: str, message: str, code: int = 2) -> None:
     print(f"{prog}: error: {message}", file=sys.stderr)
-    sys.exit(2)
+    sys.exit(code)
+
+
+def exit_code(err: UserError) -> int:
+    """2 for bad input, 3 for a run that diverged."""
+    return 3 if isinstance(err, TrainingDiverged) else 2
 
 
 def exit_on_user_error(prog: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
@@ -75,7 +80,7 @@ def exit_on_user_error(prog: str) -> Callable[[Callable[..., T]], Callable[..., 
                 found = user_error_in(err)
                 if found is None or HydraConfig.get().mode != RunMode.RUN:
                     raise
-                fail(prog, str(found))
+                fail(prog, str(found), exit_code(found))
                 raise  # unreachable: fail() exits
 
         return wrapper

@@ -8,3 +8,7 @@ class UserError(Exception):
 
     The message is one line saying what is wrong and how to fix it.
     """
+
+
+class TrainingDiverged(UserError):
+    """A loss or weight became NaN or infinite; the run stopped before saving that state."""

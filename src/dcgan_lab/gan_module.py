@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from pytorch_lightning.core.optimizer import LightningOptimizer
 from torch.optim import Optimizer
 
-from dcgan_lab.errors import UserError
+from dcgan_lab.errors import TrainingDiverged, UserError
 from dcgan_lab.metrics.quality import SampleQuality
 from dcgan_lab.models import Discriminator, Generator, init_dcgan_weights
 from dcgan_lab.models.checks import require_positive_int
@@ -102,8 +102,27 @@ class DCGANModule(pl.LightningModule):
         fake = self.generator(z)  # (B, C, H, W); reused by the G step, so G runs once
         d_stats = self._discriminator_step(opt_d, real, fake.detach())
         g_loss = self._generator_step(opt_g, fake)
+        self._stop_if_diverged(d_stats["train/d_loss"], g_loss)
         if self._logs_this_step():
             self.log_dict({"train/g_loss": g_loss, **d_stats}, prog_bar=True)
+
+    def _stop_if_diverged(self, d_loss: torch.Tensor, g_loss: torch.Tensor) -> None:
+        # One host sync per step: a NaN must stop the run before any checkpoint saves it.
+        if not bool(torch.isfinite(d_loss) & torch.isfinite(g_loss)):
+            raise TrainingDiverged(
+                f"training diverged at step {self.global_step}: train/d_loss={float(d_loss):.4g}, "
+                f"train/g_loss={float(g_loss):.4g}; the last good checkpoint is kept "
+                "(lower the learning rates to continue)"
+            )
+
+    def on_train_epoch_end(self) -> None:
+        # Runs before the checkpoint callbacks: a non-finite weight is never saved.
+        bad = [name for name, p in self.named_parameters() if not torch.isfinite(p).all()]
+        if bad:
+            raise TrainingDiverged(
+                f"training diverged by step {self.global_step}: non-finite weights in {bad[0]}; "
+                "the last good checkpoint is kept (lower the learning rates to continue)"
+            )
 
     def _logs_this_step(self) -> bool:
         """True on the steps whose values Lightning writes (every ``log_every_n_steps``).

@@ -14,6 +14,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from dcgan_lab.cli import first_line, user_error_in
+from dcgan_lab.errors import TrainingDiverged
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +45,14 @@ def run_recorded(cfg: DictConfig, train: Callable[[DictConfig], dict[str, float]
     try:
         metrics = train(cfg)
     except Exception as err:
-        message = str(user_error_in(err) or first_line(err))
-        write_status(run_dir, "failed", error=message)
+        cause = user_error_in(err)
+        message = str(cause or first_line(err))
+        status = "diverged" if isinstance(cause, TrainingDiverged) else "failed"
+        write_status(run_dir, status, error=message)
         if not in_multirun():
             raise
-        log.exception("job failed")  # the full traceback goes to the job's log file
-        print(f"dcgan-train: job {run_dir} failed: {message}", file=sys.stderr)
+        log.exception(f"job {status}")  # the full traceback goes to the job's log file
+        print(f"dcgan-train: job {run_dir} {status}: {message}", file=sys.stderr)
         return math.nan
     metric_name = cfg.get("optimized_metric")
     metric = metrics.get(metric_name) if metric_name else None
