@@ -6,18 +6,16 @@ import hydra
 from omegaconf import DictConfig
 
 from dcgan_lab.cli import config_dir, exit_on_user_error, run_with_clear_errors
-from dcgan_lab.metrics.build import default_extractor_steps
-from dcgan_lab.metrics.extractor import cache_stem, load_or_train
+from dcgan_lab.metrics.build import extractor_for
+from dcgan_lab.metrics.extractor import cache_stem
 
 
 @hydra.main(config_path=config_dir(), config_name="features", version_base="1.3")
 @exit_on_user_error("dcgan-features")
 def hydra_main(cfg: DictConfig) -> None:
     data = hydra.utils.instantiate(cfg.data)
-    splits = data.loaded()
-    steps = cfg.metrics.extractor_steps or default_extractor_steps(len(splits.train_images))
-    _, info = load_or_train(data.name, splits, cfg.metrics.cache_dir, steps, cfg.retrain)
-    path = cache_stem(cfg.metrics.cache_dir, data.name, len(splits.train_images))
+    _, info = extractor_for(data, cfg.metrics.cache_dir, cfg.metrics.extractor_steps, cfg.retrain)
+    path = cache_stem(cfg.metrics.cache_dir, data.name, info.n_train)
     print(f"{info.dataset}: held-out accuracy {info.accuracy:.4f} ({path}.pt)")
 
 

@@ -30,12 +30,8 @@ def in_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-def diverged(metrics: dict[str, float]) -> bool:
-    return any(not math.isfinite(v) for k, v in metrics.items() if k.startswith("train/"))
-
-
 def run_recorded(cfg: DictConfig, train: Callable[[DictConfig], dict[str, float]]) -> float | None:
-    """Run ``train(cfg)`` and record 'completed', 'diverged' or 'failed'.
+    """Run ``train(cfg)`` and record 'completed', 'diverged' (TrainingDiverged) or 'failed'.
 
     In a multirun a failed job logs its traceback, prints one line and returns NaN (a
     failed trial to Optuna) so the other jobs run; a single run re-raises.
@@ -54,10 +50,9 @@ def run_recorded(cfg: DictConfig, train: Callable[[DictConfig], dict[str, float]
         log.exception(f"job {status}")  # the full traceback goes to the job's log file
         print(f"dcgan-train: job {run_dir} {status}: {message}", file=sys.stderr)
         return math.nan
+    # A non-finite loss or weight raises TrainingDiverged during training (see above), so a
+    # run that returns has completed.
     metric_name = cfg.get("optimized_metric")
     metric = metrics.get(metric_name) if metric_name else None
-    status = "diverged" if diverged(metrics) else "completed"
-    write_status(run_dir, status, **({metric_name: metric} if metric_name else {}))
-    if status == "diverged" and metric is not None:
-        return math.nan
+    write_status(run_dir, "completed", **({metric_name: metric} if metric_name else {}))
     return metric

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dcgan_lab.data.datamodule import ImageDataModule, to_signed_unit
 from dcgan_lab.errors import UserError
-from dcgan_lab.metrics.classifier import FrozenView
+from dcgan_lab.metrics.classifier import DomainClassifier, FrozenView
 from dcgan_lab.metrics.extractor import ExtractorInfo, load_or_train
 from dcgan_lab.metrics.inception import inception_space
 from dcgan_lab.metrics.quality import FeatureSpace, SampleQuality
@@ -23,13 +23,20 @@ def default_extractor_steps(n_train: int) -> int:
     return 600 if n_train <= 10_000 else 2000
 
 
+def extractor_for(
+    data: ImageDataModule, cache_dir: str | Path, extractor_steps: int | None, retrain: bool = False
+) -> tuple[DomainClassifier, ExtractorInfo]:
+    """The dataset's classifier from the cache, trained first if absent (or ``retrain``)."""
+    splits = data.loaded()
+    steps = extractor_steps or default_extractor_steps(len(splits.train_images))
+    return load_or_train(data.name, splits, cache_dir, steps, retrain)
+
+
 def classifier_space(
     data: ImageDataModule, cache_dir: str | Path, extractor_steps: int | None
 ) -> tuple[FeatureSpace, ExtractorInfo]:
     """The dataset's own classifier (trained and cached on first use) as the feature space."""
-    splits = data.loaded()
-    steps = extractor_steps or default_extractor_steps(len(splits.train_images))
-    classifier, info = load_or_train(data.name, splits, cache_dir, steps)
+    classifier, info = extractor_for(data, cache_dir, extractor_steps)
     space = FeatureSpace(
         features=FrozenView(classifier, "features"),
         logits=FrozenView(classifier, "logits"),
