@@ -159,7 +159,8 @@ def test_training_logs_scores_that_improve_and_resume_keeps_the_best(tmp_path: P
         cwd=tmp_path,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    new_run = next(d for d in run_dirs(tmp_path) if d != run)
-    (row,) = val_rows(new_run)  # only epoch 3 ran
-    assert int(row["epoch"]) == 3
-    assert float(row["val/fid_best"]) == pytest.approx(min([*fids, float(row["val/fid"])]))
+    assert run_dirs(tmp_path) == [run]  # continued in its own run dir
+    rows = val_rows(run)  # metrics.csv kept and appended: epoch 3 only ran now
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3]
+    fids.append(float(rows[-1]["val/fid"]))
+    assert float(rows[-1]["val/fid_best"]) == pytest.approx(min(fids))

@@ -43,6 +43,8 @@ def payloads(path: Path) -> list[bytes]:
 class OfflineRun:
     group: str = ""
     name: str = ""
+    run_id: str = ""
+    finished: bool = False  # an exit record: wandb.finish() ran
     config: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
     summaries: dict[str, set[str]] = field(default_factory=dict)  # metric -> {"min", ...}
@@ -54,8 +56,12 @@ def read_run(path: Path) -> OfflineRun:
         record = pb.Record()  # type: ignore[attr-defined]
         record.ParseFromString(payload)
         kind = record.WhichOneof("record_type")
+        if kind == "exit":
+            run.finished = True
+            continue
         if kind == "run":
             run.group, run.name = record.run.run_group, record.run.display_name
+            run.run_id = record.run.run_id
             updates = record.run.config.update
         elif kind == "config":
             updates = record.config.update

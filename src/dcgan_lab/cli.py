@@ -107,6 +107,9 @@ def run_with_clear_errors(app: Callable[[], object], prog: str) -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
         app()
+    except KeyboardInterrupt as err:  # Ctrl-C: 128 + SIGINT, as shells report it
+        print(f"{prog}: {err or 'interrupted'}", file=sys.stderr)
+        sys.exit(130)
     except (UserError, HydraException, OmegaConfBaseException) as err:
         if wants_traceback:
             raise
@@ -118,3 +121,11 @@ def run_with_clear_errors(app: Callable[[], object], prog: str) -> None:
         else:  # bad override syntax or key: Hydra's first line names it
             message = f"{first_line(err)} (see `{prog} --help` for the config groups)"
         fail(prog, message)
+    except OSError as err:  # an unwritable hydra.run.dir, a full disk (after Hydra's: see above)
+        if wants_traceback:
+            raise
+        fail(
+            prog,
+            f"cannot write {err.filename or 'output'}: {err.strerror or err} "
+            "(choose a writable hydra.run.dir or free disk space)",
+        )

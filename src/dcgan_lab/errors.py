@@ -12,3 +12,10 @@ class UserError(Exception):
 
 class TrainingDiverged(UserError):
     """A loss or weight became NaN or infinite; the run stopped before saving that state."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped training after writing a checkpoint to resume from.
+
+    A KeyboardInterrupt, so a multirun stops too instead of going on to the next job.
+    """

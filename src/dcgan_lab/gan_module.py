@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from pytorch_lightning.core.optimizer import LightningOptimizer
 from torch.optim import Optimizer
 
+from dcgan_lab.checkpoint_compat import require_same_architecture
 from dcgan_lab.errors import TrainingDiverged, UserError
 from dcgan_lab.metrics.quality import SampleQuality
 from dcgan_lab.models import Discriminator, Generator, init_dcgan_weights
@@ -177,6 +178,13 @@ class DCGANModule(pl.LightningModule):
         )
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Runs before the weights load: a checkpoint of another width fails with one line.
+        require_same_architecture(
+            checkpoint.get("hyper_parameters", {}),
+            checkpoint["state_dict"],
+            self.hparams,
+            self.state_dict(),
+        )
         # Checkpoints written before the metrics existed have no best FID yet.
         checkpoint["state_dict"].setdefault("fid_best", torch.tensor(float("inf")))
 

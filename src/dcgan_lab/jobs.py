@@ -31,7 +31,7 @@ def in_multirun() -> bool:
 
 
 def run_recorded(cfg: DictConfig, train: Callable[[DictConfig], dict[str, float]]) -> float | None:
-    """Run ``train(cfg)`` and record 'completed', 'diverged' (TrainingDiverged) or 'failed'.
+    """Run ``train(cfg)``; record 'completed', 'diverged', 'interrupted' or 'failed'.
 
     In a multirun a failed job logs its traceback, prints one line and returns NaN (a
     failed trial to Optuna) so the other jobs run; a single run re-raises.
@@ -40,6 +40,9 @@ def run_recorded(cfg: DictConfig, train: Callable[[DictConfig], dict[str, float]
     write_status(run_dir, "running")
     try:
         metrics = train(cfg)
+    except KeyboardInterrupt as err:  # the whole command stops, sweeps included
+        write_status(run_dir, "interrupted", error=str(err) or "interrupted")
+        raise
     except Exception as err:
         cause = user_error_in(err)
         message = str(cause or first_line(err))

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
+from dcgan_lab.checkpoint_compat import error_summary, read_checkpoint
 from dcgan_lab.cli import config_dir, exit_on_user_error, run_with_clear_errors
 from dcgan_lab.errors import UserError
 from dcgan_lab.gan_module import DCGANModule
@@ -17,18 +18,13 @@ from dcgan_lab.images import save_grid, to_uint8
 
 def load_module(ckpt_path: str | Path) -> DCGANModule:
     """A DCGANModule on the CPU from any checkpoint of a run; UserError if unreadable."""
-    path = Path(ckpt_path)
-    if not path.is_file():
-        raise UserError(
-            f"checkpoint {path} not found; pass ckpt_path=<run dir>/checkpoints/last.ckpt"
-        )
+    read_checkpoint(ckpt_path)  # missing or corrupt: one line
     try:
-        module = DCGANModule.load_from_checkpoint(path, map_location="cpu")
-    except Exception as err:  # a corrupt file can fail anywhere in the unpickler
-        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-        detail = " ".join(lines[:2]) if lines else type(err).__name__  # e.g. the mismatched key
-        raise UserError(f"cannot load checkpoint {path}: {detail}") from None
-    return module
+        return DCGANModule.load_from_checkpoint(ckpt_path, map_location="cpu")
+    except UserError:
+        raise
+    except Exception as err:
+        raise UserError(f"cannot load checkpoint {ckpt_path}: {error_summary(err)}") from None
 
 
 def write_samples(module: DCGANModule, n: int, seed: int, out_dir: Path) -> tuple[Path, Path]:

@@ -85,8 +85,19 @@ def build_wandb_logger(
     if mode != "online":
         print(f"W&B: {mode} ({reason}); upload later with `wandb sync <run dir>/wandb/offline-*`")
     default_name, default_group = hydra_identity()
-    Path(kwargs.get("save_dir", ".")).mkdir(parents=True, exist_ok=True)
+    save_dir = Path(kwargs.get("save_dir", "."))
+    save_dir.mkdir(parents=True, exist_ok=True)
+    earlier_id = previous_run_id(save_dir)
+    if earlier_id and not kwargs.get("id"):
+        # A resumed run (same run dir) continues the W&B run its first process started.
+        kwargs.update(id=earlier_id, resume="allow")
     return WandbLogger(mode=mode, name=name or default_name, group=group or default_group, **kwargs)
+
+
+def previous_run_id(save_dir: Path) -> str | None:
+    """W&B run id of an earlier process in this run dir: ``wandb/[offline-]run-<time>-<id>``."""
+    runs = sorted((save_dir / "wandb").glob("*run-*-*"), key=lambda path: path.stat().st_mtime)
+    return runs[-1].name.rsplit("-", 1)[1] if runs else None
 
 
 def prepare_wandb_run(logger: WandbLogger, overrides: list[str]) -> None:

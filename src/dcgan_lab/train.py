@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,15 @@ import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import Logger, WandbLogger
+from pytorch_lightning.trainer.states import TrainerStatus
 
-from dcgan_lab.cli import config_dir, exit_on_user_error, run_with_clear_errors
+from dcgan_lab.callbacks import CheckpointOnInterrupt
+from dcgan_lab.checkpoint_compat import read_checkpoint
+from dcgan_lab.cli import config_dir, exit_on_user_error, fail, run_with_clear_errors
+from dcgan_lab.errors import TrainingInterrupted, UserError
 from dcgan_lab.jobs import run_recorded
 from dcgan_lab.metrics.quality import SampleQuality
+from dcgan_lab.resume import resume_arguments
 from dcgan_lab.tracking import prepare_wandb_run
 
 
@@ -27,6 +33,8 @@ def instantiate_each(nodes: DictConfig | None) -> list[Any]:
 def train(cfg: DictConfig) -> dict[str, float]:
     """datamodule -> module -> callbacks -> loggers -> trainer -> fit; returns final metrics."""
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    if cfg.get("ckpt_path"):
+        read_checkpoint(cfg.ckpt_path)  # missing or corrupt: one line before anything starts
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
@@ -46,9 +54,21 @@ def train(cfg: DictConfig) -> dict[str, float]:
             prepare_wandb_run(logger, job_overrides())
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    except SystemExit:  # Lightning exits after handling Ctrl-C / SIGTERM (callbacks ran)
+        if trainer.state.status != TrainerStatus.INTERRUPTED:
+            raise
+        raise TrainingInterrupted(interrupted_message(trainer, callbacks)) from None
     finally:
         finish_wandb()
     return {name: float(value) for name, value in trainer.callback_metrics.items()}
+
+
+def interrupted_message(trainer: pl.Trainer, callbacks: list[Any]) -> str:
+    where = f"training interrupted at step {trainer.global_step} (epoch {trainer.current_epoch})"
+    saved = next((c.saved for c in callbacks if isinstance(c, CheckpointOnInterrupt)), None)
+    if saved is None:
+        return f"{where}; resume from the last periodic checkpoint with: dcgan-train ckpt_path=last"
+    return f"{where}; saved {saved}; resume with: dcgan-train ckpt_path={saved}"
 
 
 def build_quality(metrics_cfg: DictConfig | None, datamodule: Any) -> SampleQuality | None:
@@ -80,6 +100,10 @@ def hydra_main(cfg: DictConfig) -> float | None:
 
 
 def main() -> None:
+    try:
+        sys.argv[1:] = resume_arguments(sys.argv[1:])
+    except UserError as err:
+        fail("dcgan-train", str(err))
     run_with_clear_errors(hydra_main, "dcgan-train")
 
 

@@ -1,0 +1,144 @@
+"""Faults during a run: SIGKILL, Ctrl-C, a full disk, an unwritable output dir."""
+
+from __future__ import annotations
+
+import errno
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from dcgan_lab import train
+from dcgan_lab.checkpoint_io import atomic_torch_save
+from dcgan_lab.errors import UserError
+from tests.conftest import offline_env, run_cli
+from tests.test_cli_errors import run_main
+from tests.wandb_records import read_run
+
+STEPS_PER_EPOCH = 60  # 30 batches of 32 x (D step, G step)
+LONG_RUN = [
+    "data=random", "data.source.n_train=960", "trainer=fast", "trainer.limit_train_batches=30",
+    "metrics=none",
+    "checkpoint_every_n_steps=4", "trainer.max_epochs=3",
+]  # fmt: skip
+
+
+def start_training(cwd: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "dcgan_lab.train", *args],
+        cwd=cwd,
+        env=offline_env(cwd),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_checkpoint(cwd: Path, proc: subprocess.Popen[str], timeout: float = 120) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = list(cwd.glob("outputs/runs/*/*/checkpoints/last.ckpt"))
+        if found:
+            return found[0]
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    raise AssertionError("no checkpoint appeared")
+
+
+def test_sigkill_mid_epoch_then_resume_finishes_the_run(tmp_path: Path) -> None:
+    proc = start_training(tmp_path, *LONG_RUN, "logger=csv")
+    ckpt = wait_for_checkpoint(tmp_path, proc)
+    proc.kill()  # SIGKILL: no handler runs
+    proc.wait(timeout=30)
+    saved = torch.load(ckpt, weights_only=True)  # complete, although written during a kill
+    assert 0 < saved["global_step"] < 3 * STEPS_PER_EPOCH
+    assert saved["global_step"] % STEPS_PER_EPOCH != 0  # a step checkpoint, mid-epoch
+    run = ckpt.parent.parent
+    assert json.loads((run / "status.json").read_text())["status"] == "running"  # killed
+
+    resumed = run_cli(["dcgan-train", "ckpt_path=last"], cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert json.loads((run / "status.json").read_text())["status"] == "completed"
+    final = torch.load(ckpt, weights_only=True)
+    assert final["global_step"] == 3 * STEPS_PER_EPOCH and final["epoch"] == 2
+    assert not list(run.glob("checkpoints/.*tmp*"))
+
+
+def test_ctrl_c_saves_a_checkpoint_finishes_wandb_and_exits_130(tmp_path: Path) -> None:
+    proc = start_training(tmp_path, *LONG_RUN, "trainer.max_epochs=50", "logger=default")
+    ckpt = wait_for_checkpoint(tmp_path, proc)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr[-3000:]
+    last_line = stderr.strip().splitlines()[-1]
+    assert last_line.startswith("dcgan-train: training interrupted at step ")
+    assert f"resume with: dcgan-train ckpt_path={ckpt.resolve()}" in last_line
+    step = int(last_line.split("at step ")[1].split()[0])
+    assert torch.load(ckpt, weights_only=True)["global_step"] == step  # saved on the interrupt
+    run = ckpt.parent.parent
+    assert json.loads((run / "status.json").read_text())["status"] == "interrupted"
+    (wandb_log,) = run.glob("wandb/offline-run-*/*.wandb")
+    assert read_run(wandb_log).finished
+
+
+def test_checkpoint_write_on_a_full_disk_keeps_the_previous_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    real_save = torch.save
+    calls = []
+
+    def save_then_fill_the_disk(obj, f, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            return real_save(obj, f, *args, **kwargs)
+        f.write(b"half a checkpoint")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", save_then_fill_the_disk)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "0")
+    run_dir = tmp_path / "run"
+    args = ["data=random", "trainer=fast", "metrics=none", "logger=csv", f"hydra.run.dir={run_dir}"]
+    code = run_main(train, args, monkeypatch)
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2
+    assert err == [
+        f"dcgan-train: error: cannot write checkpoint {run_dir}/checkpoints/last.ckpt: "
+        "No space left on device; the previous checkpoint is intact "
+        "(free disk space or choose a writable hydra.run.dir)"
+    ]
+    monkeypatch.setattr(torch, "save", real_save)
+    kept = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert kept["epoch"] == 0  # the epoch-0 checkpoint, whole
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["last.ckpt"]
+    assert json.loads((run_dir / "status.json").read_text())["status"] == "failed"
+
+
+def test_atomic_save_replaces_the_file_only_when_complete(tmp_path: Path) -> None:
+    path = tmp_path / "x.ckpt"
+    atomic_torch_save({"v": torch.ones(3)}, path)
+    atomic_torch_save({"v": torch.zeros(3)}, path)
+    assert torch.equal(torch.load(path)["v"], torch.zeros(3))
+    (tmp_path / "a-file").write_text("not a directory")
+    with pytest.raises(UserError, match=r"x.ckpt: .*; nothing was written"):
+        atomic_torch_save({"v": 1}, tmp_path / "a-file" / "x.ckpt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "x.ckpt"]
+
+
+def test_unwritable_output_dir_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "0")
+    code = run_main(train, [f"hydra.run.dir={tmp_path}/a-file/run", "trainer=fast"], monkeypatch)
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2
+    assert len(err) == 1
+    assert err[0].startswith(f"dcgan-train: error: cannot write {tmp_path}/a-file")
+    assert "choose a writable hydra.run.dir" in err[0]
