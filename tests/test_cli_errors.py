@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import pytorch_lightning as pl
 import torch
@@ -13,6 +15,7 @@ import torch
 from dcgan_lab import sample, train
 from dcgan_lab.gan_module import DCGANModule
 from tests.conftest import run_cli
+from tests.test_data import idx_bytes
 
 
 def tree_digest(root: Path) -> str:
@@ -24,17 +27,74 @@ def tree_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
+IDX_NAMES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "t10k": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+
+
+def write_idx_dir(root: Path, *, side: int = 28, n_labels: int = 8, images_file=None) -> None:
+    """A Fashion-MNIST-style folder of 8 images per split; ``images_file`` replaces train's."""
+    root.mkdir(parents=True)
+    images = np.zeros((8, side, side), dtype=np.uint8)
+    for prefix, (images_name, labels_name) in IDX_NAMES.items():
+        (root / images_name).write_bytes(gzip.compress(idx_bytes(images)))
+        labels = np.zeros(n_labels if prefix == "train" else 8, dtype=np.uint8)
+        (root / labels_name).write_bytes(gzip.compress(idx_bytes(labels)))
+    if images_file is not None:
+        (root / IDX_NAMES["train"][0]).write_bytes(images_file)
+
+
+def build_bad_inputs(root: Path) -> None:
+    """Every bad file the table below points at, under ``root``."""
+    good = idx_bytes(np.zeros((8, 28, 28), dtype=np.uint8))
+    write_idx_dir(root / "idx_truncated", images_file=gzip.compress(good[:6]))
+    write_idx_dir(root / "idx_magic", images_file=gzip.compress(b"\x00\x00\x0d\x03" + good[4:]))
+    write_idx_dir(root / "idx_count", n_labels=7)
+    write_idx_dir(root / "idx_size", side=32)
+    write_idx_dir(root / "idx_short", images_file=gzip.compress(good[:-100]))
+    write_idx_dir(root / "idx_gzip", images_file=b"not gzip at all")
+    (root / "empty_dir").mkdir()
+    (root / "empty.csv").write_text("")
+    (root / "words.csv").write_text("pixel,pixel,label\nwhite,black,seven\n")
+    (root / "columns.csv").write_text("0,0,0,1\n")
+    (root / "range.csv").write_text(",".join(["300"] * 784 + ["1"]) + "\n")
+    (root / "a_directory.csv").mkdir()  # unreadable as a file (root ignores chmod)
+    (root / "corrupt.ckpt").write_bytes(b"this is not a checkpoint")
+    torch.save({"weights": torch.ones(2)}, root / "foreign.ckpt")
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with bad inputs and one real earlier run (width=narrow), trained once."""
+    root = tmp_path_factory.mktemp("bad_inputs")
+    build_bad_inputs(root)
+    earlier = run_cli(
+        [
+            "dcgan-train",
+            "data=random",
+            "trainer=fast",
+            "metrics=none",
+            "logger=csv",
+            "width=narrow",
+        ],
+        cwd=root,
+    )
+    assert earlier.returncode == 0, earlier.stderr[-2000:]
+    return root
+
+
 @pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A cwd holding an earlier run's outputs; HYDRA_FULL_ERROR restored afterwards."""
-    earlier = tmp_path / "outputs" / "runs" / "earlier"
-    (earlier / "checkpoints").mkdir(parents=True)
-    (earlier / "checkpoints" / "last.ckpt").write_bytes(b"precious")
-    (earlier / "config.yaml").write_text("seed: 1\n")
-    monkeypatch.chdir(tmp_path)
+def in_workdir(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(workdir)
     monkeypatch.setenv("HYDRA_FULL_ERROR", "0")
     monkeypatch.setenv("WANDB_MODE", "disabled")
-    return tmp_path
+    return workdir
+
+
+def earlier_run(root: Path) -> Path:
+    (ckpt,) = root.glob("outputs/runs/*/*/checkpoints/last.ckpt")
+    return ckpt.parent.parent
 
 
 def run_main(entry, args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
@@ -57,15 +117,31 @@ def save_checkpoint(path: Path) -> None:
     )
 
 
-def corrupt_fashion(root: Path) -> Path:
-    root.mkdir()
-    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte"):
-        (root / f"{name}").write_bytes(b"\x00\x00\x08\x03garbage")
-    (root / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01")
-    return root
-
-
+FASHION = "data=fashion_mnist"
+CSV = "data.source.path={tmp}/"
+# (arguments, text the one error line must contain); {tmp} is the folder of bad inputs.
 BAD_TRAIN_INPUTS = [
+    # IDX files
+    ([FASHION, "data.source.root={tmp}/idx_truncated"], "is truncated"),
+    ([FASHION, "data.source.root={tmp}/idx_magic"], "is not an IDX file of 3-D unsigned bytes"),
+    ([FASHION, "data.source.root={tmp}/idx_count"], "the two files do not belong together"),
+    ([FASHION, "data.source.root={tmp}/idx_size"], "holds 32x32 images but data.image_size=28"),
+    ([FASHION, "data.source.root={tmp}/idx_short"], "the file is truncated or corrupt"),
+    ([FASHION, "data.source.root={tmp}/idx_gzip"], "replace it with a good copy"),
+    ([FASHION, "data.source.root={tmp}/empty_dir"], "fashion_mnist files not found: put"),
+    ([FASHION, "data.source.root={tmp}/no_such_dir"], "fashion_mnist files not found: put"),
+    (
+        ["data=mnist", "data.source.root={tmp}/m", "data.source.mirrors=[http://127.0.0.1:9]"],
+        "cannot download mnist",
+    ),
+    # CSV digits
+    ([CSV + "empty.csv"], "must have rows of 784 pixels plus a label"),
+    ([CSV + "words.csv"], "cannot parse {tmp}/words.csv as numeric CSV"),
+    ([CSV + "columns.csv"], "must have rows of 784 pixels plus a label"),
+    ([CSV + "range.csv"], "has pixel values outside 0..255"),
+    ([CSV + "a_directory.csv"], "Is a directory"),
+    ([CSV + "missing.csv"], "missing data file {tmp}/missing.csv"),
+    # config groups and values
     (["width=huge"], "unknown width 'huge'; choose one of: base, narrow, wide"),
     (["data=foo"], "unknown data 'foo'; choose one of: fashion_mnist, mnist, mnist5k, random"),
     (["dropout=max"], "unknown dropout 'max'"),
@@ -80,31 +156,50 @@ BAD_TRAIN_INPUTS = [
     (["model.latent_dim=0"], "model.latent_dim=0 must be a positive integer"),
     (["model.latent_dim=abc"], "model.latent_dim='abc' must be a positive integer"),
     (["model.dropot=0.2"], "Could not override 'model.dropot'"),
-    (["data=fashion_mnist", "data.source.root={tmp}/empty"], "fashion_mnist files not found"),
-    (["data=fashion_mnist", "data.source.root={tmp}/corrupt"], "is truncated"),
-    (
-        ["data=mnist", "data.source.root={tmp}/m", "data.source.mirrors=[http://127.0.0.1:9]"],
-        "cannot download mnist",
-    ),
+    (["seed=abc"], "seed='abc' must be an integer >= 0"),
+    (["trainer.max_epochs=-5"], "trainer.max_epochs=-5 must be an integer >= -1"),
+    (["checkpoint_every_n_steps=-1"], "checkpoint_every_n_steps=-1 must be an integer >= 0"),
+    (["model.g_optimizer.lr=-1"], "model.g_optimizer.lr=-1 must be a positive number"),
+    (["model.d_optimizer.lr=fast"], "model.d_optimizer.lr='fast' must be a positive number"),
+    (["model.d_optimizer.betas=[0.5,1.5]"], "model.d_optimizer: Invalid beta parameter"),
+    (["data.batch_size=0"], "data.batch_size and data.val_batch_size must be positive"),
+    (["data.source.val_fraction=1.5"], "data.source.val_fraction=1.5 must be in (0, 1)"),
+    (["metrics.n_fake=1"], "metrics.n_fake must be >= 2"),
+    (["metrics.features=pixels"], "metrics.features='pixels': choose one of"),
+    # checkpoints
+    (["ckpt_path={tmp}/nope.ckpt"], "checkpoint {tmp}/nope.ckpt not found"),
+    (["ckpt_path={tmp}/corrupt.ckpt"], "cannot load checkpoint {tmp}/corrupt.ckpt"),
+    (["ckpt_path={tmp}/foreign.ckpt"], "no state_dict in it"),
+    # resuming the earlier run (width=narrow) with a wider net, or a bad value
+    (["ckpt_path=last", "width=base"], "different architecture (model.width=32 (now 64))"),
+    (["ckpt_path=last", "seed=-3"], "seed=-3 must be an integer >= 0"),
+    (["ckpt_path={run}/checkpoints/last.ckpt", "model.latent_dim=64"], "model.latent_dim=100"),
 ]
 
 
 @pytest.mark.parametrize(("args", "message"), BAD_TRAIN_INPUTS)
 def test_bad_train_input_gives_one_line_and_exit_2(
-    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys, args: list[str], message: str
+    in_workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys, args: list[str], message: str
 ) -> None:
-    (workdir / "empty").mkdir()
-    corrupt_fashion(workdir / "corrupt")
-    before = tree_digest(workdir / "outputs" / "runs" / "earlier")
-    args = [a.replace("{tmp}", str(workdir)) for a in args]
-    code = run_main(train, ["trainer=fast", "logger=csv", *args], monkeypatch)
+    run = earlier_run(in_workdir)
+    before = tree_digest(run)
+    checkpoint_dirs = sorted(in_workdir.glob("outputs/runs/*/*/checkpoints"))
+
+    def fill(text: str) -> str:
+        return text.replace("{tmp}", str(in_workdir)).replace("{run}", str(run))
+
+    code = run_main(train, ["trainer=fast", "logger=csv", *map(fill, args)], monkeypatch)
     err_lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert code == 2
     assert len(err_lines) == 1, err_lines
     assert err_lines[0].startswith("dcgan-train: error: ")
-    assert message in err_lines[0]
-    assert tree_digest(workdir / "outputs" / "runs" / "earlier") == before
-    assert not list(workdir.glob("outputs/runs/*/*/checkpoints"))  # nothing trained
+    assert fill(message) in err_lines[0]
+    assert tree_digest(run) == before  # the earlier run is untouched, resumes included
+    assert sorted(in_workdir.glob("outputs/runs/*/*/checkpoints")) == checkpoint_dirs
+
+
+def test_the_table_covers_at_least_forty_bad_inputs() -> None:
+    assert len(BAD_TRAIN_INPUTS) >= 40
 
 
 @pytest.mark.parametrize(
@@ -117,8 +212,11 @@ def test_bad_train_input_gives_one_line_and_exit_2(
     ],
 )
 def test_bad_sample_input_gives_one_line_and_exit_2(
-    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys, args: list[str], message: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, args: list[str], message: str
 ) -> None:
+    workdir = tmp_path
+    monkeypatch.chdir(workdir)
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "0")
     (workdir / "bad.ckpt").write_bytes(b"this is not a checkpoint")
     save_checkpoint(workdir / "good.ckpt")
     args = [a.replace("{tmp}", str(workdir)) for a in args]

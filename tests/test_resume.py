@@ -73,10 +73,11 @@ def test_ckpt_path_last_picks_the_newest_run_and_reuses_its_overrides(tmp_path: 
     args = resume_arguments(["ckpt_path=last", "seed=5", "--cfg", "job"], runs)
     assert args == [
         "--cfg", "job", "width=wide", "seed=5", f"ckpt_path='{ckpt}'", f"hydra.run.dir='{newer}'",
+        "hydra.output_subdir=null",
     ]  # fmt: skip
     # An explicit checkpoint of the older run resumes that one.
     args = resume_arguments([f"ckpt_path={older_ckpt}"], runs)
-    assert args[-1] == f"hydra.run.dir='{older}'" and "width=narrow" in args
+    assert f"hydra.run.dir='{older}'" in args and "width=narrow" in args
 
 
 def test_checkpoint_outside_a_run_dir_starts_a_new_run_from_it(tmp_path: Path) -> None:
@@ -103,6 +104,8 @@ def test_resume_by_cli_continues_the_run_dir_csv_and_wandb_run(tmp_path: Path) -
     (run,) = [p.parent for p in tmp_path.glob("outputs/runs/*/*/checkpoints")]
     state = final_state(run)
     assert state["epoch"] == 2 and state["hyper_parameters"]["width"] == 32
+    overrides = OmegaConf.load(run / ".hydra" / "overrides.yaml")  # the next resume's base
+    assert "width=narrow" in overrides and "trainer.max_epochs=3" in overrides
     epochs = [line.split(",")[0] for line in (run / "csv" / "metrics.csv").read_text().split()]
     assert epochs[0] == "epoch" and sorted(set(epochs[1:])) == ["0", "1", "2"]
     wandb_runs = sorted((run / "wandb").glob("offline-run-*"))

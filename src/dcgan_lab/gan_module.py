@@ -178,7 +178,8 @@ class DCGANModule(pl.LightningModule):
         )
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # Runs before the weights load: a checkpoint of another width fails with one line.
+        # Runs before the weights load: a checkpoint of another width fails with one line
+        # (train() checks this earlier too; this covers trainer.fit(..., ckpt_path) in code).
         require_same_architecture(
             checkpoint.get("hyper_parameters", {}),
             checkpoint["state_dict"],

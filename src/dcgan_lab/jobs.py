@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from dcgan_lab.cli import first_line, user_error_in
 from dcgan_lab.errors import TrainingDiverged
@@ -30,24 +30,39 @@ def in_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-def run_recorded(cfg: DictConfig, train: Callable[[DictConfig], dict[str, float]]) -> float | None:
-    """Run ``train(cfg)``; record 'completed', 'diverged', 'interrupted' or 'failed'.
+def run_recorded(
+    cfg: DictConfig, train: Callable[[DictConfig, Callable[[], None]], dict[str, float]]
+) -> float | None:
+    """Run ``train(cfg, on_start)``; record 'completed', 'diverged', 'interrupted' or 'failed'.
 
     In a multirun a failed job logs its traceback, prints one line and returns NaN (a
-    failed trial to Optuna) so the other jobs run; a single run re-raises.
+    failed trial to Optuna) so the other jobs run; a single run re-raises. A resume that
+    is rejected before training starts leaves the earlier run's status as it was.
     """
     run_dir = Path(cfg.paths.output_dir)
-    write_status(run_dir, "running")
+    earlier_run = (run_dir / STATUS_FILE).exists()
+    started = False
+
+    def on_start() -> None:
+        nonlocal started
+        started = True
+        write_status(run_dir, "running")
+        record_resume_overrides(run_dir)
+
+    def record(status: str, **details: object) -> None:
+        if started or not earlier_run:
+            write_status(run_dir, status, **details)
+
     try:
-        metrics = train(cfg)
+        metrics = train(cfg, on_start)
     except KeyboardInterrupt as err:  # the whole command stops, sweeps included
-        write_status(run_dir, "interrupted", error=str(err) or "interrupted")
+        record("interrupted", error=str(err) or "interrupted")
         raise
     except Exception as err:
         cause = user_error_in(err)
         message = str(cause or first_line(err))
         status = "diverged" if isinstance(cause, TrainingDiverged) else "failed"
-        write_status(run_dir, status, error=message)
+        record(status, error=message)
         if not in_multirun():
             raise
         log.exception(f"job {status}")  # the full traceback goes to the job's log file
@@ -59,3 +74,13 @@ def run_recorded(cfg: DictConfig, train: Callable[[DictConfig], dict[str, float]
     metric = metrics.get(metric_name) if metric_name else None
     write_status(run_dir, "completed", **({metric_name: metric} if metric_name else {}))
     return metric
+
+
+def record_resume_overrides(run_dir: Path) -> None:
+    """A resume runs with ``hydra.output_subdir=null`` (a rejected resume must not rewrite
+    the run's .hydra/); once it starts, its merged overrides become the run's overrides."""
+    if not HydraConfig.initialized() or HydraConfig.get().output_subdir is not None:
+        return
+    overrides = list(HydraConfig.get().overrides.task)
+    (run_dir / ".hydra").mkdir(exist_ok=True)
+    (run_dir / ".hydra" / "overrides.yaml").write_text(OmegaConf.to_yaml(overrides))

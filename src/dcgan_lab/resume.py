@@ -72,4 +72,7 @@ def resume_arguments(argv: list[str], runs_root: Path = RUNS_ROOT) -> list[str]:
     if run_dir is None:  # a checkpoint from elsewhere: a new run starting from its state
         return flags + overrides
     original = [str(o) for o in OmegaConf.load(run_dir / ".hydra" / "overrides.yaml")]
-    return flags + merge_overrides(original, overrides) + [f"hydra.run.dir='{run_dir}'"]
+    # output_subdir=null: Hydra leaves .hydra/ alone; the job records the overrides once
+    # training starts (jobs.record_resume_overrides), so a rejected resume changes nothing.
+    hydra_args = [f"hydra.run.dir='{run_dir}'", "hydra.output_subdir=null"]
+    return flags + merge_overrides(original, overrides) + hydra_args

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,9 @@ from pytorch_lightning.loggers import Logger, WandbLogger
 from pytorch_lightning.trainer.states import TrainerStatus
 
 from dcgan_lab.callbacks import CheckpointOnInterrupt
-from dcgan_lab.checkpoint_compat import read_checkpoint
+from dcgan_lab.checkpoint_compat import read_checkpoint, require_same_architecture
 from dcgan_lab.cli import config_dir, exit_on_user_error, fail, run_with_clear_errors
+from dcgan_lab.config_checks import check_run_config
 from dcgan_lab.errors import TrainingInterrupted, UserError
 from dcgan_lab.jobs import run_recorded
 from dcgan_lab.metrics.quality import SampleQuality
@@ -30,24 +32,35 @@ def instantiate_each(nodes: DictConfig | None) -> list[Any]:
     return [hydra.utils.instantiate(node) for node in nodes.values() if node and "_target_" in node]
 
 
-def train(cfg: DictConfig) -> dict[str, float]:
-    """datamodule -> module -> callbacks -> loggers -> trainer -> fit; returns final metrics."""
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    if cfg.get("ckpt_path"):
-        read_checkpoint(cfg.ckpt_path)  # missing or corrupt: one line before anything starts
-    output_dir = Path(cfg.paths.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+def train(cfg: DictConfig, on_start: Callable[[], None] = lambda: None) -> dict[str, float]:
+    """datamodule -> module -> callbacks -> loggers -> trainer -> fit; returns final metrics.
 
+    Everything that can reject the input runs first; ``on_start`` is called, and the run
+    dir written to, only once training is about to start.
+    """
+    check_run_config(cfg)
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")  # load now: missing or corrupt data fails before anything starts
     model = hydra.utils.instantiate(cfg.model)
+    if cfg.get("ckpt_path"):  # missing, corrupt or of another width: one line, nothing written
+        checkpoint = read_checkpoint(cfg.ckpt_path)
+        require_same_architecture(
+            checkpoint.get("hyper_parameters", {}),
+            checkpoint["state_dict"],
+            model.hparams,
+            model.state_dict(),
+        )
     model.quality = build_quality(cfg.get("metrics"), datamodule)
     callbacks = instantiate_each(cfg.get("callbacks"))
     loggers: list[Logger] = instantiate_each(cfg.get("logger"))
     trainer: pl.Trainer = hydra.utils.instantiate(
         cfg.trainer, callbacks=callbacks, logger=loggers or False
     )
+    output_dir = Path(cfg.paths.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    on_start()
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
         if isinstance(logger, WandbLogger):

