@@ -124,6 +124,15 @@ class DCGANModule(pl.LightningModule):
                 f"training diverged by step {self.global_step}: non-finite weights in {bad[0]}; "
                 "the last good checkpoint is kept (lower the learning rates to continue)"
             )
+        if self.trainer.world_size > 1:
+            self.log("train/replica_drift", self._replica_drift(), sync_dist=True)
+
+    def _replica_drift(self) -> torch.Tensor:
+        """Spread over DDP ranks of a weight checksum: 0 while they step in lockstep."""
+        weights = torch.cat([p.detach().double().flatten() for p in self.parameters()])
+        checksum = torch.stack([weights.sum(), weights.square().sum()])  # (2,)
+        gathered = cast(torch.Tensor, self.all_gather(checksum))  # (world_size, 2)
+        return (gathered.max(dim=0).values - gathered.min(dim=0).values).max()
 
     def _logs_this_step(self) -> bool:
         """True on the steps whose values Lightning writes (every ``log_every_n_steps``).
@@ -174,7 +183,8 @@ class DCGANModule(pl.LightningModule):
             {
                 "val/d_real": torch.sigmoid(self.discriminator(real)).mean(),
                 "val/d_fake": torch.sigmoid(self.discriminator(fake)).mean(),
-            }
+            },
+            sync_dist=True,  # averaged over DDP ranks (a no-op in one process)
         )
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -192,14 +202,17 @@ class DCGANModule(pl.LightningModule):
     def on_fit_start(self) -> None:
         if self.quality is not None:
             self.quality.to(self.device)
+            self.quality.shard(self.global_rank, self.trainer.world_size)
 
     def on_validation_epoch_end(self) -> None:
         if self.quality is None or self.trainer.sanity_checking:
             return
         scores = self.quality.score(self.sample, self.latent_dim, self.device)
         self.fid_best.fill_(min(float(self.fid_best), scores["fid"]))
-        self.log_dict({f"val/{name}": value for name, value in scores.items()})
-        self.log("val/fid_best", self.fid_best)
+        # Every rank holds the same scores (computed over all ranks' samples); sync_dist
+        # only tells Lightning so.
+        self.log_dict({f"val/{name}": value for name, value in scores.items()}, sync_dist=True)
+        self.log("val/fid_best", self.fid_best, sync_dist=True)
 
     def sample(self, noise: torch.Tensor) -> torch.Tensor:
         """noise (N, latent_dim) -> images (N, C, H, W) in [-1, 1]; model state unchanged."""

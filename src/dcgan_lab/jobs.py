@@ -11,6 +11,7 @@ from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+from lightning_fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from dcgan_lab.cli import first_line, user_error_in
@@ -21,7 +22,14 @@ log = logging.getLogger(__name__)
 STATUS_FILE = "status.json"
 
 
+def is_rank_zero() -> bool:
+    """False in the extra processes Lightning's DDP starts (rank from the environment)."""
+    return getattr(rank_zero_only, "rank", 0) == 0
+
+
 def write_status(run_dir: Path, status: str, **details: object) -> None:
+    if not is_rank_zero():  # DDP: the other processes run the same job
+        return
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / STATUS_FILE).write_text(json.dumps({"status": status, **details}, indent=2))
 
@@ -80,6 +88,8 @@ def record_resume_overrides(run_dir: Path) -> None:
     """A resume runs with ``hydra.output_subdir=null`` (a rejected resume must not rewrite
     the run's .hydra/); once it starts, its merged overrides become the run's overrides."""
     if not HydraConfig.initialized() or HydraConfig.get().output_subdir is not None:
+        return
+    if not is_rank_zero():
         return
     overrides = list(HydraConfig.get().overrides.task)
     (run_dir / ".hydra").mkdir(exist_ok=True)

@@ -66,7 +66,5 @@ def build_sample_quality(
     else:
         space = inception_space()
     quality = SampleQuality(space, n_fake, kid_subsets, kid_subset_size, every_n_epochs)
-    real = data.loaded().val_images[:n_real]
-    for chunk in real.split(500):
-        quality.add_real(to_signed_unit(chunk))
+    quality.set_real(to_signed_unit(data.loaded().val_images[:n_real]))
     return quality, info

@@ -37,6 +37,9 @@ class SampleQuality:
     """Scores batches of generated images; the real statistics are computed once.
 
     Not an ``nn.Module`` on purpose: the extractor's weights stay out of GAN checkpoints.
+    Under DDP each rank holds one contiguous shard of the real images and generates one
+    shard of the fake batches; torchmetrics sums the states over ranks at ``compute``, so
+    the scores are those of one process scoring the union (``shard``).
     """
 
     def __init__(
@@ -65,7 +68,8 @@ class SampleQuality:
             self.inception = InceptionScore(
                 feature=space.logits, splits=1, normalize=space.normalize
             )
-        self.n_real = 0
+        self.real_images = torch.empty(0)
+        self.rank, self.world_size = 0, 1
 
     @property
     def metrics(self) -> list[Metric]:
@@ -77,16 +81,28 @@ class SampleQuality:
         return self
 
     @property
-    def has_real(self) -> bool:
-        return self.n_real > 0
+    def n_real(self) -> int:
+        return len(self.real_images)
 
-    @torch.no_grad()
-    def add_real(self, images: torch.Tensor) -> None:
-        """Accumulate real images (B, C, H, W) in [-1, 1]; kept across ``score`` calls."""
-        x = self.space.prepare(images)
-        self.fid.update(x, real=True)
-        self.kid.update(x, real=True)
-        self.n_real += len(images)
+    def set_real(self, images: torch.Tensor, batch_size: int = 500) -> None:
+        """The real set (N, C, H, W) in [-1, 1]: this rank's shard enters the statistics."""
+        self.real_images = images
+        for metric in (self.fid, self.kid):  # real states too (reset_real_features=False)
+            metric.reset_real_features = True
+            metric.reset()
+            metric.reset_real_features = False
+        shard = torch.tensor_split(images, self.world_size)[self.rank]
+        device = self.fid.device
+        for chunk in shard.split(batch_size):
+            x = self.space.prepare(chunk.to(device))
+            self.fid.update(x, real=True)
+            self.kid.update(x, real=True)
+
+    def shard(self, rank: int, world_size: int) -> None:
+        """Score as rank ``rank`` of ``world_size`` processes (real statistics re-sharded)."""
+        if (rank, world_size) != (self.rank, self.world_size):
+            self.rank, self.world_size = rank, world_size
+            self.set_real(self.real_images)
 
     @torch.no_grad()
     def add_fake(self, images: torch.Tensor) -> None:
@@ -97,8 +113,9 @@ class SampleQuality:
 
     def compute(self) -> dict[str, float]:
         """FID, KID mean/std and IS of the fake images added since the last compute."""
-        n_fake = int(self.fid.fake_features_num_samples)
-        if not self.has_real or n_fake < 2:
+        # Under DDP the local count is one shard; score() made n_fake in all.
+        n_fake = int(self.fid.fake_features_num_samples) if self.world_size == 1 else self.n_fake
+        if self.n_real == 0 or n_fake < 2:
             raise RuntimeError("SampleQuality.compute() needs real and fake images first")
         # KID draws subsets without replacement: never larger than either set.
         self.kid.subset_size = min(self.kid_subset_size, self.n_real, n_fake)
@@ -128,10 +145,21 @@ class SampleQuality:
         device: torch.device,
         batch_size: int = 500,
     ) -> dict[str, float]:
-        """Generate ``n_fake`` images from fixed noise (same every call) and score them."""
+        """Generate ``n_fake`` images from fixed noise (same every call) and score them.
+
+        The noise is drawn in batches of ``batch_size`` (BatchNorm uses batch statistics,
+        so the batches matter); under DDP each rank generates its contiguous share.
+        """
         noise_source = torch.Generator().manual_seed(self.seed)
-        for start in range(0, self.n_fake, batch_size):
-            n = min(batch_size, self.n_fake - start)
-            noise = torch.randn(n, latent_dim, generator=noise_source).to(device)
-            self.add_fake(generate(noise))
+        noise = torch.randn(self.n_fake, latent_dim, generator=noise_source)  # (n_fake, Z)
+        batch_size = min(batch_size, -(-self.n_fake // self.world_size))  # >= 1 batch a rank
+        batches = noise.split(batch_size)
+        if len(batches) % self.world_size:
+            raise UserError(
+                f"metrics.n_fake={self.n_fake} does not split evenly over {self.world_size} "
+                f"processes; use a multiple of {self.world_size} batches of {batch_size}"
+            )
+        per_rank = len(batches) // self.world_size
+        for batch in batches[self.rank * per_rank : (self.rank + 1) * per_rank]:
+            self.add_fake(generate(batch.to(device)))
         return self.compute()
