@@ -69,10 +69,13 @@ def test_sigkill_mid_epoch_then_resume_finishes_the_run(tmp_path: Path) -> None:
     assert not list(run.glob("checkpoints/.*tmp*"))
 
 
-def test_ctrl_c_saves_a_checkpoint_finishes_wandb_and_exits_130(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_saves_a_checkpoint_finishes_wandb_and_exits_130(
+    tmp_path: Path, signum: int
+) -> None:
     proc = start_training(tmp_path, *LONG_RUN, "trainer.max_epochs=50", "logger=default")
     ckpt = wait_for_checkpoint(tmp_path, proc)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr[-3000:]
     last_line = stderr.strip().splitlines()[-1]
