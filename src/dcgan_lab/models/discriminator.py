@@ -37,3 +37,13 @@ class Discriminator(nn.Module):
         # images: (B, C, H, W) -> (B, 2w, H/4, W/4) -> (B, 2w*H*W/16) -> (B,)
         x = self.features(images)
         return self.classify(x.flatten(1)).squeeze(1)
+
+
+def add_spectral_norm(module: nn.Module) -> None:
+    """Constrain a conv or linear layer's largest singular value to ~1 (Miyato et al. 2018).
+
+    Use as ``discriminator.apply(add_spectral_norm)``; one power iteration per training
+    forward refines the estimate (torch's parametrization).
+    """
+    if isinstance(module, nn.Conv2d | nn.Linear):
+        nn.utils.parametrizations.spectral_norm(module)

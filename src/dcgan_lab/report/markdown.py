@@ -10,6 +10,7 @@ from pathlib import Path
 from dcgan_lab.errors import UserError
 from dcgan_lab.report.collect import Job, read_sweep, swept_keys
 from dcgan_lab.report.plots import plot_best_vs_param, plot_fid_curves
+from dcgan_lab.report.seeds import COLLAPSE_RATIO, SEED_KEY, seed_table, summarise_seeds
 
 MARK = {"diverged": "DIVERGED", "failed": "FAILED", "running": "running", "pending": "pending"}
 
@@ -46,6 +47,12 @@ def write_report(sweep_dir: Path, out_dir: Path | None = None) -> Path:
     lines += [f"{len(jobs)} jobs: " + ", ".join(f"{n} {s}" for s, n in counts.items()), ""]
     lines += [f"Swept: {', '.join(keys) or '(nothing differs between jobs)'}", ""]
     lines += [*table(jobs, keys), ""]
+    if SEED_KEY in keys:  # a multi-seed sweep: every comparison states its noise
+        summaries = summarise_seeds(jobs, keys)
+        lines += ["## Across seeds", "",
+                  f"Mean and sample standard deviation over seeds; a seed is collapsed when its "
+                  f"final FID is over {COLLAPSE_RATIO}x the best seed's.", "",
+                  *seed_table(summaries), ""]  # fmt: skip
     best = next(
         (j for j in ranked(jobs) if j.best_fid is not None and j.status == "completed"), None
     )

@@ -1,0 +1,94 @@
+"""Result quality per option: FID mean and spread over seeds, every run side by side.
+
+Each row is a set of overrides; each runs once per seed, ``--jobs`` at a time (one torch
+thread each, so the rows share the machine alike). The runs form a sweep directory that
+``dcgan-report`` reads; this prints its across-seeds table plus each row's ratio to the
+first row. Usage:
+
+    python benchmarks/quality.py --rows reference,default,ema_off --seeds 1,2,3 \\
+        [--epochs 10] [--max-time 00:00:08:00] [--jobs 2] [--out outputs/quality] [-- overrides]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from dcgan_lab.report.collect import read_sweep, swept_keys
+from dcgan_lab.report.seeds import seed_table, summarise_seeds
+
+# Each option on its own, on top of the default config (conf/model/dcgan.yaml).
+ROWS: dict[str, list[str]] = {
+    "reference": ["experiment=reference"],
+    "reference_batch_bn": ["experiment=reference", "model.bn_sampling=batch"],
+    "default": [],
+    "ema_off": ["model.ema_decay=0"],
+    "standing_bn": ["model.bn_sampling=standing"],
+    "label_smoothing": ["model.loss.label_smoothing=0.1"],
+    "spectral_norm": ["model.spectral_norm=true"],
+    "ttur": ["optimizers=ttur"],
+    "diffaugment": ["model.augment=[translation,cutout]"],
+    "hinge": ["loss@model.loss=hinge"],
+    "lsgan": ["loss@model.loss=lsgan"],
+    "wgan_gp": ["loss@model.loss=wgan_gp", "optimizers=wgan"],
+}
+
+
+def run_one(job_dir: Path, overrides: list[str]) -> float:
+    """Train in ``job_dir`` (a numbered job of the sweep dir); returns the wall time."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled"}
+    command = [sys.executable, "-m", "dcgan_lab.train", *overrides, f"hydra.run.dir={job_dir}",
+               "logger=csv", "trainer.enable_progress_bar=false"]  # fmt: skip
+    start = time.perf_counter()
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if result.returncode:
+        print(f"{job_dir.name}: exit {result.returncode}: {result.stderr.strip()[-300:]}")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", default="reference,default", help=f"of {', '.join(ROWS)}")
+    parser.add_argument("--seeds", default="1,2,3")
+    parser.add_argument("--epochs", type=int, default=None, help="default: the config's")
+    parser.add_argument("--max-time", default=None, help="wall-time cap per run, DD:HH:MM:SS")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("outputs/quality"))
+    parser.add_argument("overrides", nargs="*", help="added to every run")
+    args = parser.parse_args()
+    rows, seeds = args.rows.split(","), args.seeds.split(",")
+    common = list(args.overrides)
+    if args.epochs is not None:
+        common.append(f"trainer.max_epochs={args.epochs}")
+    if args.max_time is not None:
+        common += [f"+trainer.max_time={args.max_time}"]
+    jobs = [
+        (args.out / str(n), [*ROWS[row], *common, f"seed={seed}", f"+row={row}"])
+        for n, (row, seed) in enumerate((r, s) for r in rows for s in seeds)
+    ]
+    # The +row key only names the row in the report; train ignores unknown top-level keys.
+    with ThreadPoolExecutor(args.jobs) as pool:
+        seconds = list(pool.map(lambda job: run_one(*job), jobs))
+    walls: dict[str, list[float]] = {}
+    for (_, overrides), wall in zip(jobs, seconds, strict=True):
+        walls.setdefault(overrides[-1].split("=", 1)[1], []).append(wall)
+    sweep = read_sweep(args.out)
+    summaries = summarise_seeds(sweep, [k for k in swept_keys(sweep) if k in ("+row", "seed")])
+    print("\n".join(seed_table(summaries)))
+    first = next((s for s in summaries if dict(s.setting).get("+row") == rows[0]), None)
+    print()
+    for s in summaries:
+        row = dict(s.setting).get("+row", "?")
+        ratio = f"{s.final_mean / first.final_mean:.2f}" if first else "-"
+        wall = sum(walls.get(row, [0.0])) / max(len(walls.get(row, [])), 1)
+        print(f"{row}: final FID / {rows[0]}'s = {ratio}, mean wall {wall:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Adversarial losses on D's raw logits: the ``loss`` config group picks one.
+
+Each gives D's loss on (real, fake) logits and G's loss on fake logits. WGAN-GP adds a
+gradient penalty (``gp_weight``) and updates G only every ``n_critic`` batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from dcgan_lab.errors import UserError
+
+
+@dataclass
+class GANLoss:
+    """Non-saturating binary cross-entropy (the DCGAN paper's), the default.
+
+    ``label_smoothing``: one-sided, real targets become 1 - s (fake targets stay 0).
+    """
+
+    label_smoothing: float = 0.0
+    gp_weight: float = 0.0  # gradient penalty weight; WGAN-GP only
+    n_critic: int = 1  # D updates per G update
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.label_smoothing < 0.5:
+            raise UserError(f"loss.label_smoothing={self.label_smoothing} must be in [0, 0.5)")
+        if (
+            isinstance(self.n_critic, bool)
+            or not isinstance(self.n_critic, int)
+            or self.n_critic < 1
+        ):
+            raise UserError(f"loss.n_critic={self.n_critic!r} must be a positive integer")
+        if self.gp_weight < 0:
+            raise UserError(f"loss.gp_weight={self.gp_weight} must be >= 0")
+
+    def discriminator(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        real_target = torch.full_like(real, 1.0 - self.label_smoothing)
+        return F.binary_cross_entropy_with_logits(
+            real, real_target
+        ) + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+
+    def generator(self, fake: torch.Tensor) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+
+
+class HingeLoss(GANLoss):
+    """D: mean(relu(1 - real)) + mean(relu(1 + fake)); G: -mean(fake) (SAGAN, BigGAN)."""
+
+    def discriminator(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+
+    def generator(self, fake: torch.Tensor) -> torch.Tensor:
+        return -fake.mean()
+
+
+class LeastSquaresLoss(GANLoss):
+    """LSGAN: D regresses real to 1 and fake to 0; G pulls fake to 1 (squared error)."""
+
+    def discriminator(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        return 0.5 * ((real - 1.0).square().mean() + fake.square().mean())
+
+    def generator(self, fake: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (fake - 1.0).square().mean()
+
+
+class WassersteinGPLoss(GANLoss):
+    """WGAN-GP: D maximises mean(real) - mean(fake); G maximises mean(fake).
+
+    The gradient penalty (``gradient_penalty``, weight ``gp_weight``, 10 in the paper) is
+    added by the module, which has D at hand; ``n_critic`` D steps per G step (paper: 5).
+    """
+
+    def discriminator(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        return fake.mean() - real.mean()
+
+    def generator(self, fake: torch.Tensor) -> torch.Tensor:
+        return -fake.mean()
+
+
+def gradient_penalty(
+    critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor
+) -> torch.Tensor:
+    """mean((||grad_x D(x)||_2 - 1)^2) at random points x between real and fake (B, C, H, W)."""
+    alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
+    mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
+    return (grad.flatten(1).norm(dim=1) - 1.0).square().mean()

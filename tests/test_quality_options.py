@@ -1,0 +1,257 @@
+"""The result-quality switches each change training as intended."""
+
+from __future__ import annotations
+
+import csv
+import math
+from functools import partial
+from pathlib import Path
+
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from dcgan_lab.augment import DiffAugment, cutout, translation
+from dcgan_lab.checkpoint_compat import find_checkpoints
+from dcgan_lab.data import ImageDataModule
+from dcgan_lab.data.sources import RandomImages
+from dcgan_lab.ema import ema_of
+from dcgan_lab.errors import UserError
+from dcgan_lab.gan_module import DCGANModule
+from dcgan_lab.losses import (
+    GANLoss,
+    HingeLoss,
+    LeastSquaresLoss,
+    WassersteinGPLoss,
+    gradient_penalty,
+)
+from dcgan_lab.models import Discriminator, Generator, add_spectral_norm
+from dcgan_lab.report.collect import Job
+from dcgan_lab.report.seeds import summarise_seeds
+from dcgan_lab.sampling import generate
+from dcgan_lab.train import train
+
+REAL = torch.tensor([2.0, 0.5])
+FAKE = torch.tensor([-2.0, 0.5])
+
+
+def test_hinge_loss_on_known_logits() -> None:
+    loss = HingeLoss()
+    # D: mean(relu(1 - [2, .5])) + mean(relu(1 + [-2, .5])) = 0.25 + 0.75
+    assert float(loss.discriminator(REAL, FAKE)) == pytest.approx(1.0)
+    assert float(loss.generator(FAKE)) == pytest.approx(0.75)
+
+
+def test_least_squares_and_wasserstein_losses_on_known_logits() -> None:
+    ls = LeastSquaresLoss()
+    # 0.5 * (mean([1, .25]) + mean([4, .25])) and 0.5 * mean([9, .25])
+    assert float(ls.discriminator(REAL, FAKE)) == pytest.approx(0.5 * (0.625 + 2.125))
+    assert float(ls.generator(FAKE)) == pytest.approx(0.5 * 4.625)
+    wgan = WassersteinGPLoss()
+    assert float(wgan.discriminator(REAL, FAKE)) == pytest.approx(-0.75 - 1.25)
+    assert float(wgan.generator(FAKE)) == pytest.approx(0.75)
+
+
+def test_one_sided_label_smoothing_targets_real_at_0_9_only() -> None:
+    confident_real, confident_fake = torch.tensor([10.0]), torch.tensor([-10.0])
+    plain = float(GANLoss().discriminator(confident_real, confident_fake))
+    smoothed = float(GANLoss(label_smoothing=0.1).discriminator(confident_real, confident_fake))
+    tiny = math.log1p(math.exp(-10))  # -log sigmoid(10)
+    assert plain == pytest.approx(2 * tiny, rel=1e-2)  # float32 rounding at this scale
+    # real part: -(0.9 log s(10) + 0.1 log(1 - s(10))) = 0.9 tiny + 0.1 (10 + tiny)
+    assert smoothed == pytest.approx(0.9 * tiny + 0.1 * (10 + tiny) + tiny, rel=1e-5)
+    assert GANLoss(label_smoothing=0.1).generator(confident_fake) == GANLoss().generator(
+        confident_fake
+    )  # G's target stays 1
+
+
+def test_gradient_penalty_on_a_linear_critic_is_the_squared_norm_gap() -> None:
+    direction = torch.randn(1, 4, 4)
+    real, fake = torch.randn(8, 1, 4, 4), torch.randn(8, 1, 4, 4)
+    for norm, expected in ((3.0, 4.0), (1.0, 0.0)):
+        a = direction / direction.norm() * norm  # grad of sum(a * x) is a everywhere
+        penalty = gradient_penalty(lambda x, a=a: (x * a).flatten(1).sum(1), real, fake)
+        assert float(penalty) == pytest.approx(expected, abs=1e-5)
+
+
+def test_spectral_norm_bounds_every_discriminator_layer() -> None:
+    torch.manual_seed(0)
+    d = Discriminator(width=8)
+    d.apply(add_spectral_norm)
+    layers = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)]
+    with torch.no_grad():
+        for layer in layers:  # weights far from unit norm
+            layer.parametrizations.weight.original.mul_(50.0)
+        for _ in range(30):  # power iterations run in training forwards
+            d(torch.randn(4, 1, 28, 28))
+    for layer in layers:
+        raw = layer.parametrizations.weight.original.flatten(1)
+        assert torch.linalg.matrix_norm(raw, ord=2) > 5.0
+        sigma = torch.linalg.matrix_norm(layer.weight.detach().flatten(1), ord=2)
+        assert float(sigma) == pytest.approx(1.0, abs=0.02)
+
+
+def test_ema_follows_the_closed_form_and_warms_up() -> None:
+    torch.manual_seed(0)
+    g = Generator(latent_dim=4, width=2)
+    ema = ema_of(g, decay=0.9, warmup=0)
+    start = [p.detach().clone() for p in g.parameters()]
+    ema.update_parameters(g)  # the first update copies
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(1.0)
+    for _ in range(5):
+        ema.update_parameters(g)
+    for averaged, initial, current in zip(ema.module.parameters(), start, g.parameters(),
+                                          strict=True):  # fmt: skip
+        assert torch.allclose(averaged, current - 0.9**5, atol=1e-5)
+        assert not torch.equal(averaged, current) and not torch.equal(averaged, initial)
+    assert not any(p.requires_grad for p in ema.parameters())
+    # Warm-up: the decay ramps from 0, so early updates follow G closely.
+    warm = ema_of(g, decay=0.9, warmup=100)
+    warm.update_parameters(g)
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(1.0)
+    warm.update_parameters(g)  # decay 0.9 * 1/100
+    for averaged, current in zip(warm.module.parameters(), g.parameters(), strict=True):
+        assert torch.allclose(averaged, current - 0.009, atol=1e-5)
+
+
+def module(**options: object) -> DCGANModule:
+    torch.manual_seed(0)
+    adam = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
+    return DCGANModule(width=8, latent_dim=16, g_optimizer=adam, d_optimizer=adam, **options)
+
+
+def fit(model: DCGANModule, steps: int) -> None:
+    pl.seed_everything(0, verbose=False)
+    trainer = pl.Trainer(
+        max_steps=steps, limit_val_batches=0, logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False, accelerator="cpu",
+    )  # fmt: skip
+    data = ImageDataModule(RandomImages(n_train=320, n_val=8), batch_size=16)
+    trainer.fit(model, datamodule=data)
+
+
+def test_training_updates_the_ema_generator_behind_the_raw_one() -> None:
+    model = module(ema_decay=0.9, ema_warmup=0)
+    assert model.generator_ema is not None
+    initial = [p.detach().clone() for p in model.generator.parameters()]
+    fit(model, steps=20)
+    ema_weights = model.generator_ema.module.parameters()
+    for averaged, raw, start in zip(ema_weights, model.generator.parameters(), initial,
+                                    strict=True):  # fmt: skip
+        assert not torch.equal(averaged, raw)
+        assert (averaged - raw).norm() < (start - raw).norm()  # tracks G
+    assert bool(model.use_ema)  # samples come from the EMA until a score says otherwise
+    z = torch.randn(4, 16)
+    assert torch.equal(model.sample(z), generate(model.generator_ema.module, z))
+
+
+def test_wgan_gp_takes_n_critic_discriminator_steps_per_generator_step() -> None:
+    model = module(loss=WassersteinGPLoss(gp_weight=10.0, n_critic=5))
+    fit(model, steps=12)  # 10 batches: 10 D steps + 2 G steps
+    opt_g, opt_d = (o.optimizer for o in model.optimizers())  # type: ignore[union-attr]
+    assert int(next(iter(opt_d.state.values()))["step"]) == 10
+    assert int(next(iter(opt_g.state.values()))["step"]) == 2
+
+
+def test_diffaugment_feeds_d_augmented_images_with_gradients() -> None:
+    model = module(augment=["translation", "cutout"])
+    model.eval()  # dropout off: any difference comes from the augmentation
+    images = torch.zeros(16, 1, 28, 28, requires_grad=True)
+    first, second = model._critic(images), model._critic(images)
+    assert not torch.equal(first, second)
+    first.sum().backward()
+    assert images.grad is not None and images.grad.abs().sum() > 0
+    plain = module()
+    plain.eval()
+    assert torch.equal(plain._critic(images), plain._critic(images))
+
+
+def test_translation_and_cutout_move_and_blank_with_background() -> None:
+    torch.manual_seed(0)
+    dot = torch.full((64, 1, 28, 28), -1.0)
+    dot[:, :, 14, 14] = 1.0
+    moved = translation(dot)
+    where = (moved[:, 0] == 1.0).nonzero()[:, 1:]  # (row, col) of each image's dot
+    assert len(where) == 64 and (where - 14).abs().max() <= 4  # 0.125 * 28 rounded
+    assert len({tuple(w.tolist()) for w in where}) > 10
+    blanked = cutout(torch.ones(64, 1, 28, 28))
+    assert ((blanked == -1.0).flatten(1).sum(1) == 14 * 14).all()
+    with pytest.raises(UserError, match="choose a list of"):
+        DiffAugment(["rotate"])
+
+
+def test_bn_sampling_modes_differ_and_standing_does_not_depend_on_batch_mates() -> None:
+    torch.manual_seed(0)
+    g = Generator(latent_dim=8, width=4)
+    with torch.no_grad():  # running statistics far from any batch's
+        for m in g.modules():
+            if isinstance(m, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d):
+                m.running_mean.add_(3.0)
+    before = {k: v.clone() for k, v in g.state_dict().items()}
+    noise = torch.randn(32, 8)
+    batch, running, standing = (generate(g, noise, mode) for mode in ("batch", "running",
+                                                                       "standing"))  # fmt: skip
+    assert not torch.allclose(batch, running, atol=1e-3)
+    assert not torch.allclose(standing, running, atol=1e-3)
+    alone = generate(g, noise[:1], "standing")
+    assert torch.allclose(alone, standing[:1], atol=1e-5)  # independent of the batch
+    assert not torch.allclose(generate(g, noise[:2], "batch")[:1], batch[:1], atol=1e-3)
+    assert all(torch.equal(before[k], v) for k, v in g.state_dict().items())
+    with pytest.raises(UserError, match="choose one of batch, running, standing"):
+        generate(g, noise, "keras")
+
+
+def test_sample_and_eval_prefer_a_runs_best_checkpoint(tmp_path: Path) -> None:
+    ckpts = tmp_path / "run" / "checkpoints"
+    ckpts.mkdir(parents=True)
+    (ckpts / "last.ckpt").write_bytes(b"x")
+    assert find_checkpoints(tmp_path / "run", single=True) == [ckpts / "last.ckpt"]
+    (ckpts / "best.ckpt").write_bytes(b"x")
+    assert find_checkpoints(tmp_path / "run", single=True) == [ckpts / "best.ckpt"]
+    assert find_checkpoints(tmp_path / "run", "last") == [ckpts / "last.ckpt"]
+
+
+def seed_job(seed: str, setting: str, curve: list[float]) -> Job:
+    return Job(Path(seed), {"seed": seed, "model.ema_decay": setting}, "completed",
+               list(enumerate(curve)))  # fmt: skip
+
+
+def test_seed_summary_gives_mean_spread_and_flags_collapsed_seeds() -> None:
+    jobs = [
+        seed_job("1", "0", [300, 100]), seed_job("2", "0", [300, 120]),
+        seed_job("3", "0", [90, 200]),  # best early, collapsed by the end
+        seed_job("1", "0.99", [200, 80]), seed_job("2", "0.99", [200, 90]),
+    ]  # fmt: skip
+    summaries = summarise_seeds(jobs, ["model.ema_decay", "seed"])
+    ema, plain = summaries  # best mean final FID first
+    assert ema.label == "model.ema_decay=0.99" and ema.final_mean == pytest.approx(85)
+    assert ema.spread(ema.final) == pytest.approx(math.sqrt(50))
+    assert plain.final_mean == pytest.approx(140) and plain.best_mean == pytest.approx(310 / 3)
+    assert plain.collapsed == ("3",) and ema.collapsed == ()
+    assert plain.worst_over_best == pytest.approx(2.0)
+
+
+def test_a_run_scores_raw_and_ema_generators_and_reports_the_better(
+    compose_train, tmp_path: Path
+) -> None:
+    cfg = compose_train(
+        "data=random", "trainer=fast", "logger=csv", "trainer.max_epochs=3",
+        "metrics.extractor_steps=30", "metrics.n_fake=128", f"paths.cache_dir={tmp_path / 'c'}",
+        "model.ema_decay=0.9", "model.ema_warmup=0",
+    )  # fmt: skip
+    metrics = train(cfg)
+    with open(tmp_path / "run" / "csv" / "metrics.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["val/fid"]]
+    assert len(rows) == 3
+    for row in rows:
+        raw, ema = float(row["val/fid_raw"]), float(row["val/fid_ema"])
+        assert raw != ema
+        assert float(row["val/fid"]) == pytest.approx(min(raw, ema))
+        assert float(row["val/uses_ema"]) == float(ema < raw)
+    assert metrics["val/fid_best"] == pytest.approx(min(float(r["val/fid"]) for r in rows))
+    best = torch.load(tmp_path / "run" / "checkpoints" / "best.ckpt", weights_only=True)
+    assert any(k.startswith("generator_ema.module.") for k in best["state_dict"])
