@@ -6,6 +6,7 @@ import csv
 import math
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytorch_lightning as pl
@@ -70,7 +71,11 @@ def test_gradient_penalty_on_a_linear_critic_is_the_squared_norm_gap() -> None:
     real, fake = torch.randn(8, 1, 4, 4), torch.randn(8, 1, 4, 4)
     for norm, expected in ((3.0, 4.0), (1.0, 0.0)):
         a = direction / direction.norm() * norm  # grad of sum(a * x) is a everywhere
-        penalty = gradient_penalty(lambda x, a=a: (x * a).flatten(1).sum(1), real, fake)
+
+        def critic(x: torch.Tensor, a: torch.Tensor = a) -> torch.Tensor:
+            return (x * a).flatten(1).sum(1)
+
+        penalty = gradient_penalty(critic, real, fake)
         assert float(penalty) == pytest.approx(expected, abs=1e-5)
 
 
@@ -78,7 +83,7 @@ def test_spectral_norm_bounds_every_discriminator_layer() -> None:
     torch.manual_seed(0)
     d = Discriminator(width=8)
     d.apply(add_spectral_norm)
-    layers = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)]
+    layers: list[Any] = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)]
     with torch.no_grad():
         for layer in layers:  # weights far from unit norm
             layer.parametrizations.weight.original.mul_(50.0)
@@ -118,7 +123,7 @@ def test_ema_follows_the_closed_form_and_warms_up() -> None:
         assert torch.allclose(averaged, current - 0.009, atol=1e-5)
 
 
-def module(**options: object) -> DCGANModule:
+def module(**options: Any) -> DCGANModule:
     torch.manual_seed(0)
     adam = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
     return DCGANModule(width=8, latent_dim=16, g_optimizer=adam, d_optimizer=adam, **options)
@@ -190,6 +195,7 @@ def test_bn_sampling_modes_differ_and_standing_does_not_depend_on_batch_mates() 
     with torch.no_grad():  # running statistics far from any batch's
         for m in g.modules():
             if isinstance(m, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d):
+                assert m.running_mean is not None
                 m.running_mean.add_(3.0)
     before = {k: v.clone() for k, v in g.state_dict().items()}
     noise = torch.randn(32, 8)
