@@ -25,6 +25,9 @@ from dcgan_lab.report.seeds import seed_table, summarise_seeds
 # Each option on its own, on top of the default config (conf/model/dcgan.yaml).
 ROWS: dict[str, list[str]] = {
     "reference": ["experiment=reference"],
+    # Epochs unbounded: with --max-time, the reference gets the same wall time as the
+    # default (whose 30 epochs cost more, as it scores two generators).
+    "reference_same_time": ["experiment=reference", "trainer.max_epochs=-1"],
     "reference_batch_bn": ["experiment=reference", "model.bn_sampling=batch"],
     "default": [],
     "ema_off": ["model.ema_decay=0"],

@@ -24,13 +24,16 @@ OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], Optimizer]
 
 
 class DCGANModule(pl.LightningModule):
-    """Generator + discriminator trained adversarially with binary cross-entropy on logits.
+    """Generator + discriminator trained adversarially on D's logits (``loss``: BCE default).
 
     ``width`` sets both networks' base channel count; ``g_width`` / ``d_width`` override
     one side. ``g_optimizer`` / ``d_optimizer`` are optimizer factories (Hydra partials)
     that take the parameters; they are only needed for training. ``compile`` runs both
     networks through ``torch.compile``; ``channels_last`` stores conv weights and images
     NHWC (speed switches only: the maths and the checkpoint format are unchanged).
+    Quality switches (README "Result quality"): ``spectral_norm`` for D, ``augment``
+    (DiffAugment policy), ``ema_decay`` / ``ema_warmup`` (an EMA generator, scored beside
+    G), ``bn_sampling`` (BatchNorm statistics when sampling).
     """
 
     fixed_noise: torch.Tensor  # buffers, registered in __init__
