@@ -205,7 +205,7 @@ def test_the_table_covers_at_least_forty_bad_inputs() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["ckpt_path={tmp}/nope.ckpt"], "checkpoint {tmp}/nope.ckpt not found"),
+        (["ckpt_path={tmp}/nope.ckpt"], "ckpt_path={tmp}/nope.ckpt does not exist"),
         (["ckpt_path={tmp}/bad.ckpt"], "cannot load checkpoint"),
         ([], "ckpt_path is required: add ckpt_path=... to the command"),
         (["ckpt_path={tmp}/good.ckpt", "n=0"], "n=0 must be a positive integer"),
