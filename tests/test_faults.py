@@ -28,6 +28,12 @@ LONG_RUN = [
 ]  # fmt: skip
 
 
+def as_at_a_terminal() -> None:
+    """Deliver SIGINT as a terminal does: a test run started in the background (nohup, CI
+    runners) ignores SIGINT, children inherit that, and Python then installs no handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_training(cwd: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "dcgan_lab.train", *args],
@@ -36,6 +42,7 @@ def start_training(cwd: Path, *args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=as_at_a_terminal,
     )
 
 
