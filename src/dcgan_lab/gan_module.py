@@ -18,7 +18,7 @@ from dcgan_lab.losses import GANLoss, gradient_penalty
 from dcgan_lab.metrics.quality import SampleQuality
 from dcgan_lab.models import Discriminator, Generator, add_spectral_norm, init_dcgan_weights
 from dcgan_lab.models.checks import require_positive_int
-from dcgan_lab.sampling import BN_MODES, generate
+from dcgan_lab.sampling import generate, require_bn_mode
 
 OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], Optimizer]
 
@@ -67,10 +67,7 @@ class DCGANModule(pl.LightningModule):
         # them. The defaults here are the reference recipe; conf/model/dcgan.yaml improves it.
         self.save_hyperparameters(ignore=["g_optimizer", "d_optimizer", "loss"])
         require_positive_int("model.width", width)
-        if bn_sampling not in BN_MODES:
-            raise UserError(
-                f"model.bn_sampling={bn_sampling!r}: choose one of {', '.join(BN_MODES)}"
-            )
+        require_bn_mode("model.bn_sampling", bn_sampling)
         g_width = width if g_width is None else g_width
         d_width = width if d_width is None else d_width
         self.generator = Generator(latent_dim, g_width, channels, image_size)
@@ -129,8 +126,7 @@ class DCGANModule(pl.LightningModule):
         train_g = (batch_idx + 1) % self.loss.n_critic == 0  # WGAN-GP: n_critic D steps per G
         with torch.set_grad_enabled(train_g):
             fake = self.generator(z)  # (B, C, H, W); reused by the G step, so G runs once
-        d_stats = self._discriminator_step(opt_d, real, fake.detach())
-        stats = dict(d_stats)
+        stats = self._discriminator_step(opt_d, real, fake.detach())
         if train_g:
             stats["train/g_loss"] = self._generator_step(opt_g, fake)
             if self.generator_ema is not None:

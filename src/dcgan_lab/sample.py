@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import hydra
@@ -14,7 +15,7 @@ from dcgan_lab.cli import config_dir, exit_on_user_error, run_with_clear_errors
 from dcgan_lab.errors import UserError
 from dcgan_lab.gan_module import DCGANModule
 from dcgan_lab.images import save_grid, to_uint8
-from dcgan_lab.sampling import BN_MODES
+from dcgan_lab.sampling import require_bn_mode
 
 GENERATORS = ("auto", "raw", "ema")
 
@@ -27,17 +28,19 @@ def load_module(
     ``bn_sampling`` (null: as trained) and ``generator`` (auto: the EMA generator when it
     scored better, else raw; or raw / ema) choose how ``sample`` draws.
     """
-    read_checkpoint(ckpt_path)  # missing or corrupt: one line
+    checkpoint = read_checkpoint(ckpt_path)  # missing or corrupt: one line; read once
+    # What Lightning's load_from_checkpoint does, on the dict already read: build from the
+    # saved hyperparameters, let the module adapt the state, load it strictly.
+    accepted = inspect.signature(DCGANModule).parameters  # as Lightning, ignore other keys
+    saved = checkpoint.get("hyper_parameters", {})
+    module = DCGANModule(**{k: v for k, v in saved.items() if k in accepted})
+    module.on_load_checkpoint(checkpoint)
     try:
-        module = DCGANModule.load_from_checkpoint(ckpt_path, map_location="cpu")
-    except UserError:
-        raise
-    except Exception as err:
+        module.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as err:
         raise UserError(f"cannot load checkpoint {ckpt_path}: {error_summary(err)}") from None
     if bn_sampling is not None:
-        if bn_sampling not in BN_MODES:
-            raise UserError(f"bn_sampling={bn_sampling!r}: choose one of {', '.join(BN_MODES)}")
-        module.hparams["bn_sampling"] = bn_sampling
+        module.hparams["bn_sampling"] = require_bn_mode("bn_sampling", bn_sampling)
     if generator not in GENERATORS:
         raise UserError(f"generator={generator!r}: choose one of {', '.join(GENERATORS)}")
     if generator == "ema" and module.generator_ema is None:

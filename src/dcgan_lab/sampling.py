@@ -37,6 +37,13 @@ def batch_statistics(net: nn.Module) -> Iterator[nn.Module]:
 BN_MODES = ("batch", "running", "standing")
 
 
+def require_bn_mode(key: str, value: str) -> str:
+    """``value`` if it is one of ``BN_MODES``, else a UserError naming ``key``."""
+    if value not in BN_MODES:
+        raise UserError(f"{key}={value!r}: choose one of {', '.join(BN_MODES)}")
+    return value
+
+
 @contextmanager
 def standing_statistics(
     net: nn.Module, latent_dim: int, n_batches: int = 20, batch_size: int = 256
@@ -66,14 +73,11 @@ def generate(
 
     ``bn`` picks BatchNorm's statistics: one of ``BN_MODES`` (see the module docstring).
     """
-    if bn == "batch":
-        mode = batch_statistics(generator)
-    elif bn == "standing":
+    require_bn_mode("model.bn_sampling", bn)
+    if bn == "standing":
         mode = standing_statistics(generator, noise.shape[1])
-    elif bn == "running":
-        mode = batch_statistics(generator)  # only to restore the mode afterwards
-    else:
-        raise UserError(f"model.bn_sampling={bn!r}: choose one of {', '.join(BN_MODES)}")
+    else:  # batch; running too, only to restore the mode afterwards
+        mode = batch_statistics(generator)
     with mode:
         if bn == "running":
             generator.eval()
