@@ -34,6 +34,7 @@ ROWS: dict[str, list[str]] = {
     "standing_bn": ["model.bn_sampling=standing"],
     "label_smoothing": ["model.loss.label_smoothing=0.1"],
     "spectral_norm": ["model.spectral_norm=true"],
+    "no_dropout": ["dropout=none"],
     "ttur": ["optimizers=ttur"],
     "diffaugment": ["model.augment=[translation,cutout]"],
     "batch64": ["data.batch_size=64"],  # the reference's batch: 1/8 of the updates
