@@ -38,7 +38,7 @@ ROWS: dict[str, list[str]] = {
     "ttur": ["optimizers=ttur"],
     "diffaugment": ["model.augment=[translation,cutout]"],
     "batch64": ["data.batch_size=64"],  # the reference's batch: 1/8 of the updates
-    "bf16": ["trainer.precision=bf16-mixed"],  # 1.6x the steps per second on this CPU
+    "bf16": ["trainer.precision=bf16-mixed"],  # faster steps; FID stalled (README)
     "hinge": ["loss@model.loss=hinge"],
     "lsgan": ["loss@model.loss=lsgan"],
     "wgan_gp": ["loss@model.loss=wgan_gp", "optimizers=wgan"],
