@@ -45,9 +45,9 @@ class Result:
 
 def config(device: str, *overrides: str) -> DictConfig:
     trainer = "trainer=gpu" if device == "cuda" else "trainer=cpu"
-    # The tables' fixed baseline, whatever the defaults: batch 64, NCHW (the reference loop's
-    # layout); each speed switch is then one override on top.
-    baseline = ["data.batch_size=64", "model.channels_last=false"]
+    # The tables' fixed baseline, whatever the defaults: batch 64, NCHW, upsample then conv
+    # (the reference loop's layout and layers); each speed switch is then one override on top.
+    baseline = ["data.batch_size=64", "model.channels_last=false", "model.fused_upsample=false"]
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         return compose("train", overrides=[trainer, *baseline, *overrides])
 
@@ -230,7 +230,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=140, help="timed batches per run")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--batch-sizes", default="32,64,128,256,512")
+    parser.add_argument("--batch-sizes", default="8,16,32,64,128,256,512")
     parser.add_argument("--skip-rss", action="store_true")
     args = parser.parse_args()
     dev, n, w = args.device, args.batches, args.warmup
@@ -253,6 +253,10 @@ def main() -> None:
         ),
         "project + channels_last": (
             config(dev, "model.channels_last=true", "metrics.every_n_epochs=1000"),
+            False,
+        ),
+        "project + fused_upsample": (
+            config(dev, "model.fused_upsample=true", "metrics.every_n_epochs=1000"),
             False,
         ),
         "project + torch.compile": (

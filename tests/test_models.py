@@ -5,6 +5,7 @@ import torch
 
 from dcgan_lab.errors import UserError
 from dcgan_lab.models import Discriminator, Generator
+from dcgan_lab.models.dropout import UniformMaskDropout
 
 
 def n_params(module: torch.nn.Module) -> int:
@@ -62,3 +63,21 @@ def test_discriminator_dropout_is_active_only_in_train_mode() -> None:
     assert torch.equal(d(x), d(x))
     d.train()
     assert not torch.equal(d(x), d(x))
+
+
+@pytest.mark.parametrize("p", [0.3, 0.6])
+def test_uniform_mask_dropout_keeps_one_minus_p_and_rescales_like_nn_dropout(p: float) -> None:
+    torch.manual_seed(0)
+    dropout = UniformMaskDropout(p)
+    x = torch.full((200_000,), 2.0, requires_grad=True)
+    y = dropout(x)
+    kept = y != 0
+    # 200k draws: the kept share is within 0.5% of 1 - p (about 5 standard deviations).
+    assert abs(kept.float().mean().item() - (1 - p)) < 0.005
+    assert torch.allclose(y[kept], torch.tensor(2.0 / (1 - p)))
+    assert abs(y.mean().item() - 2.0) < 0.03  # unbiased, as nn.Dropout
+    y.sum().backward()
+    assert x.grad is not None
+    assert torch.equal(x.grad, kept * (1 / (1 - p)))  # gradient flows through kept elements only
+    dropout.eval()
+    assert torch.equal(dropout(x), x)

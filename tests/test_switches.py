@@ -12,6 +12,7 @@ import torch
 from dcgan_lab.data import ImageDataModule
 from dcgan_lab.data.sources import RandomImages
 from dcgan_lab.gan_module import DCGANModule
+from dcgan_lab.models.upsample_conv import NearestUpsampleConv2d
 
 
 def module(**switches: Any) -> DCGANModule:
@@ -70,3 +71,45 @@ def test_compile_keeps_parameter_names_and_trains() -> None:
     fit(model)
     assert set(model.state_dict()) == keys  # checkpoints load into an uncompiled module
     assert torch.isfinite(model.trainer.callback_metrics["train/g_loss"])
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_fused_upsample_conv_matches_upsample_then_conv_in_values_and_gradients(
+    channels_last: bool,
+) -> None:
+    torch.manual_seed(0)
+    fused = NearestUpsampleConv2d(6, 5)
+    plain = torch.nn.Conv2d(6, 5, kernel_size=5, padding=2)
+    plain.load_state_dict(fused.state_dict())
+    x = torch.randn(3, 6, 7, 9)  # odd, non-square sides exercise every border
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+        for conv in (fused, plain):
+            conv.weight.data = conv.weight.data.contiguous(memory_format=torch.channels_last)
+    x_fused, x_plain = x.clone().requires_grad_(), x.clone().requires_grad_()
+    out_fused = fused(x_fused)
+    out_plain = plain(torch.nn.functional.interpolate(x_plain, scale_factor=2, mode="nearest"))
+    assert out_fused.shape == (3, 5, 14, 18)
+    assert torch.allclose(out_fused, out_plain, atol=1e-5)
+    upstream = torch.randn_like(out_plain)
+    (out_fused * upstream).sum().backward()
+    (out_plain * upstream).sum().backward()
+    assert x_fused.grad is not None and x_plain.grad is not None
+    assert torch.allclose(x_fused.grad, x_plain.grad, atol=1e-4)
+    assert fused.bias is not None and plain.bias is not None
+    for a, b in ((fused.weight, plain.weight), (fused.bias, plain.bias)):
+        assert a.grad is not None and b.grad is not None
+        assert torch.allclose(a.grad, b.grad, atol=1e-4)
+
+
+def test_fused_upsample_keeps_checkpoints_and_computes_the_same_generator() -> None:
+    plain, fused = module(), module(fused_upsample=True)
+    assert isinstance(fused.generator.upsample[1], NearestUpsampleConv2d)
+    assert set(plain.state_dict()) == set(fused.state_dict())
+    fused.load_state_dict(plain.state_dict())  # a checkpoint of either loads into the other
+    plain.eval(), fused.eval()
+    z = torch.randn(8, 16)
+    with torch.no_grad():
+        assert torch.allclose(plain.generator(z), fused.generator(z), atol=1e-5)
+    trainer = fit(fused)
+    assert torch.isfinite(trainer.callback_metrics["train/g_loss"])

@@ -30,7 +30,8 @@ class DCGANModule(pl.LightningModule):
     one side. ``g_optimizer`` / ``d_optimizer`` are optimizer factories (Hydra partials)
     that take the parameters; they are only needed for training. ``compile`` runs both
     networks through ``torch.compile``; ``channels_last`` stores conv weights and images
-    NHWC (speed switches only: the maths and the checkpoint format are unchanged).
+    NHWC; ``fused_upsample`` runs G's upsample + conv pairs at the low resolution (speed
+    switches only: the maths and the checkpoint format are unchanged).
     Quality switches (README "Result quality"): ``spectral_norm`` for D, ``augment``
     (DiffAugment policy), ``ema_decay`` / ``ema_warmup`` (an EMA generator, scored beside
     G), ``bn_sampling`` (BatchNorm statistics when sampling).
@@ -52,6 +53,7 @@ class DCGANModule(pl.LightningModule):
         n_fixed_samples: int = 64,
         compile: bool = False,
         channels_last: bool = False,
+        fused_upsample: bool = False,
         g_optimizer: OptimizerFactory | None = None,
         d_optimizer: OptimizerFactory | None = None,
         loss: GANLoss | None = None,
@@ -70,7 +72,7 @@ class DCGANModule(pl.LightningModule):
         require_bn_mode("model.bn_sampling", bn_sampling)
         g_width = width if g_width is None else g_width
         d_width = width if d_width is None else d_width
-        self.generator = Generator(latent_dim, g_width, channels, image_size)
+        self.generator = Generator(latent_dim, g_width, channels, image_size, fused_upsample)
         self.discriminator = Discriminator(d_width, dropout, channels, image_size)
         self.generator.apply(init_dcgan_weights)
         self.discriminator.apply(init_dcgan_weights)

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from dcgan_lab.models.checks import require_dropout, require_image_size, require_positive_int
+from dcgan_lab.models.dropout import UniformMaskDropout
 
 
 class Discriminator(nn.Module):
@@ -26,10 +27,10 @@ class Discriminator(nn.Module):
         self.features = nn.Sequential(
             nn.Conv2d(channels, width, kernel_size=5, stride=2, padding=2),
             nn.LeakyReLU(0.2),
-            nn.Dropout(p),
+            UniformMaskDropout(p),
             nn.Conv2d(width, 2 * width, kernel_size=5, stride=2, padding=2),
             nn.LeakyReLU(0.2),
-            nn.Dropout(p),
+            UniformMaskDropout(p),
         )
         self.classify = nn.Linear(2 * width * side * side, 1)
 

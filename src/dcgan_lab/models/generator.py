@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from dcgan_lab.models.checks import require_image_size, require_positive_int
+from dcgan_lab.models.upsample_conv import NearestUpsampleConv2d
 
 
 class Generator(nn.Module):
@@ -13,11 +14,19 @@ class Generator(nn.Module):
 
     ``width`` is the channel count of the last hidden conv; the dense layer feeds
     ``2 * width`` channels at a quarter of the image side. At the reference settings
-    (latent_dim=100, width=64, 28x28x1) it has 852,609 parameters.
+    (latent_dim=100, width=64, 28x28x1) it has 852,609 parameters. ``fused_upsample``
+    computes each upsample + conv pair as one conv at the low resolution (same function,
+    about a third of the multiply-adds; see ``upsample_conv``); the parameter names stay
+    the same either way, so checkpoints load into both.
     """
 
     def __init__(
-        self, latent_dim: int = 100, width: int = 64, channels: int = 1, image_size: int = 28
+        self,
+        latent_dim: int = 100,
+        width: int = 64,
+        channels: int = 1,
+        image_size: int = 28,
+        fused_upsample: bool = False,
     ) -> None:
         super().__init__()
         self.latent_dim = require_positive_int("model.latent_dim", latent_dim)
@@ -32,12 +41,10 @@ class Generator(nn.Module):
             nn.LeakyReLU(0.2),
         )
         self.upsample = nn.Sequential(
-            nn.Upsample(scale_factor=2, mode="nearest"),
-            nn.Conv2d(2 * width, width, kernel_size=5, padding=2),
+            *upsample_conv(2 * width, width, fused_upsample),
             nn.BatchNorm2d(width),
             nn.LeakyReLU(0.2),
-            nn.Upsample(scale_factor=2, mode="nearest"),
-            nn.Conv2d(width, channels, kernel_size=5, padding=2),
+            *upsample_conv(width, channels, fused_upsample),
             nn.Tanh(),
         )
 
@@ -46,3 +53,17 @@ class Generator(nn.Module):
         x = self.project(z)
         x = x.view(z.shape[0], *self.base_shape)
         return self.upsample(x)
+
+
+def upsample_conv(in_channels: int, out_channels: int, fused: bool) -> tuple[nn.Module, nn.Module]:
+    """Nearest 2x upsampling then a 5x5 'same' conv: (B, I, H, W) -> (B, O, 2H, 2W).
+
+    Two modules either way (the fused form keeps an Identity in the upsampler's place), so
+    the conv's parameter names do not depend on ``fused``.
+    """
+    if fused:
+        return nn.Identity(), NearestUpsampleConv2d(in_channels, out_channels)
+    return (
+        nn.Upsample(scale_factor=2, mode="nearest"),
+        nn.Conv2d(in_channels, out_channels, kernel_size=5, padding=2),
+    )
