@@ -26,7 +26,7 @@ from dcgan_lab.report.seeds import seed_table, summarise_seeds
 ROWS: dict[str, list[str]] = {
     "reference": ["experiment=reference"],
     # Epochs unbounded: with --max-time, the reference gets the same wall time as the
-    # default (whose 30 epochs of batch 8 take longer than the reference's 30 of batch 64).
+    # default (whose 35 epochs of batch 8 take longer than the reference's 35 of batch 64).
     "reference_same_time": ["experiment=reference", "trainer.max_epochs=-1"],
     "reference_batch_bn": ["experiment=reference", "model.bn_sampling=batch"],
     "default": [],

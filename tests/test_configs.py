@@ -73,6 +73,11 @@ def test_option_composes_and_instantiates(compose_train, group: str, option: str
         (["optimizer@model.d_optimizer=sgd"], "model.g_optimizer._target_", "torch.optim.Adam"),
         (["model.g_optimizer.lr=0.001"], "model.g_optimizer.lr", 0.001),
         (["experiment=reference"], "model.d_optimizer.betas", [0.5, 0.999]),
+        ([], "model.g_optimizer.lr", 4e-4),  # the default: G at twice the paper's lr
+        ([], "model.d_optimizer.lr", 2e-4),
+        (["experiment=reference"], "model.g_optimizer.lr", 2e-4),
+        (["optimizers=adam"], "model.g_optimizer.lr", 2e-4),
+        (["optimizer@model.g_optimizer=sgd"], "model.g_optimizer.lr", 1e-2),
         (["experiment=reference"], "model.ema_decay", 0.0),
         (["experiment=reference"], "model.bn_sampling", "running"),
         (["experiment=reference"], "model.loss._target_", "dcgan_lab.losses.GANLoss"),
@@ -104,7 +109,8 @@ def test_separate_widths_and_optimizers_per_network(compose_train) -> None:
     assert model.generator.upsample[1].out_channels == 64
     g_opt, d_opt = model.configure_optimizers()
     assert isinstance(g_opt, torch.optim.Adam) and isinstance(d_opt, torch.optim.RMSprop)
-    assert g_opt.defaults["lr"] == 2e-4 and g_opt.defaults["betas"] == (0.5, 0.999)
+    # The default G optimizer is Adam at twice the paper's lr (conf/optimizer/adam_fast.yaml).
+    assert g_opt.defaults["lr"] == 4e-4 and g_opt.defaults["betas"] == (0.5, 0.999)
 
 
 def test_defaults_are_the_reference_architecture(compose_train, tmp_path: Path) -> None:
