@@ -5,7 +5,7 @@ same config), same optimizers, batch size and loss. Prints images/s, the ratio t
 reference, achieved GFLOP/s against a matrix-multiply peak measured in the same run,
 peak memory, a batch-size table, and the speed switches with the FID each reaches.
 
-    python benchmarks/throughput.py                 # CPU (default config)
+    python benchmarks/throughput.py                 # CPU (batch-64 NCHW unfused baseline)
     python benchmarks/throughput.py --device cuda   # GPU: the same runs with trainer=gpu
 """
 

@@ -12,7 +12,7 @@ class UniformMaskDropout(nn.Dropout):
 
     Torch's CPU dropout draws a Bernoulli per element, which costs about 2.5x a uniform
     draw plus a compare; at the default batch the discriminator's six dropout calls per
-    training step were about a seventh of the step time (``benchmarks/throughput.py``).
+    training step were about a seventh of the step time (cProfile of a default run).
     Other devices keep torch's fused kernel.
     """
 
