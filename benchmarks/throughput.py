@@ -45,9 +45,14 @@ class Result:
 
 def config(device: str, *overrides: str) -> DictConfig:
     trainer = "trainer=gpu" if device == "cuda" else "trainer=cpu"
-    # The tables' fixed baseline, whatever the defaults: batch 64, NCHW, upsample then conv
-    # (the reference loop's layout and layers); each speed switch is then one override on top.
-    baseline = ["data.batch_size=64", "model.channels_last=false", "model.fused_upsample=false"]
+    # The tables' fixed baseline, whatever the defaults: batch 64, latent 100, NCHW, upsample
+    # then conv (the reference loop's layout and layers); each speed switch is one override.
+    baseline = [
+        "data.batch_size=64",
+        "latent=base",
+        "model.channels_last=false",
+        "model.fused_upsample=false",
+    ]
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         return compose("train", overrides=[trainer, *baseline, *overrides])
 

@@ -173,7 +173,7 @@ BAD_TRAIN_INPUTS = [
     # resuming the earlier run (width=narrow) with a wider net, or a bad value
     (["ckpt_path=last", "width=base"], "different architecture (model.width=32 (now 64))"),
     (["ckpt_path=last", "seed=-3"], "seed=-3 must be an integer >= 0"),
-    (["ckpt_path={run}/checkpoints/last.ckpt", "model.latent_dim=64"], "model.latent_dim=100"),
+    (["ckpt_path={run}/checkpoints/last.ckpt", "model.latent_dim=64"], "model.latent_dim=16"),
 ]
 
 

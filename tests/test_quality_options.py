@@ -15,6 +15,7 @@ import torch
 from dcgan_lab.augment import DiffAugment, cutout, translation
 from dcgan_lab.checkpoint_compat import find_checkpoints
 from dcgan_lab.data import ImageDataModule
+from dcgan_lab.data.datamodule import to_signed_unit
 from dcgan_lab.data.sources import RandomImages
 from dcgan_lab.ema import ema_of
 from dcgan_lab.errors import UserError
@@ -25,6 +26,7 @@ from dcgan_lab.losses import (
     LeastSquaresLoss,
     WassersteinGPLoss,
     gradient_penalty,
+    r1_penalty,
 )
 from dcgan_lab.models import Discriminator, Generator, add_spectral_norm
 from dcgan_lab.report.collect import Job
@@ -77,6 +79,36 @@ def test_gradient_penalty_on_a_linear_critic_is_the_squared_norm_gap() -> None:
 
         penalty = gradient_penalty(critic, real, fake)
         assert float(penalty) == pytest.approx(expected, abs=1e-5)
+
+
+def test_r1_penalty_of_a_linear_critic_is_its_squared_weight_norm() -> None:
+    # D(x) = sum(a * x) has gradient a at every image, so mean ||grad||^2 = ||a||^2.
+    a = torch.randn(1, 4, 4)
+    real = torch.randn(8, 1, 4, 4, requires_grad=True)
+    logits = (real * a).flatten(1).sum(1)  # (8,)
+    assert float(r1_penalty(logits, real)) == pytest.approx(float(a.square().sum()), rel=1e-5)
+    with pytest.raises(UserError, match="r1_weight"):
+        GANLoss(r1_weight=-1.0)
+
+
+def test_r1_weight_flattens_d_around_real_images() -> None:
+    """Training with R1 leaves D with a smaller input gradient on real images than without."""
+
+    def real_slope(model: DCGANModule) -> float:
+        images = RandomImages(n_train=320, n_val=8).load().train_images[:64]  # as fit() trains
+        real = to_signed_unit(images).requires_grad_(True)  # (64, 1, 28, 28)
+        model.discriminator.eval()
+        return float(r1_penalty(model.discriminator(real), real))
+
+    def trained(r1_weight: float) -> DCGANModule:
+        torch.manual_seed(0)
+        fast = partial(torch.optim.Adam, lr=2e-3, betas=(0.5, 0.999))  # D learns in 40 steps
+        model = DCGANModule(width=8, latent_dim=16, g_optimizer=fast, d_optimizer=fast,
+                            loss=GANLoss(r1_weight=r1_weight))  # fmt: skip
+        fit(model, steps=40)
+        return model
+
+    assert real_slope(trained(100.0)) < 0.5 * real_slope(trained(0.0))
 
 
 def test_spectral_norm_bounds_every_discriminator_layer() -> None:

@@ -14,7 +14,7 @@ from dcgan_lab.augment import DiffAugment
 from dcgan_lab.checkpoint_compat import fill_optional_state, require_same_architecture
 from dcgan_lab.ema import ema_of
 from dcgan_lab.errors import TrainingDiverged, UserError
-from dcgan_lab.losses import GANLoss, gradient_penalty
+from dcgan_lab.losses import GANLoss, gradient_penalty, r1_penalty
 from dcgan_lab.metrics.quality import SampleQuality
 from dcgan_lab.models import Discriminator, Generator, add_spectral_norm, init_dcgan_weights
 from dcgan_lab.models.checks import require_positive_int
@@ -183,9 +183,13 @@ class DCGANModule(pl.LightningModule):
     ) -> dict[str, torch.Tensor]:
         """One D update on real and detached fake images; G is frozen."""
         self.toggle_optimizer(opt_d)
+        if self.loss.r1_weight:
+            real = real.detach().requires_grad_(True)  # R1 differentiates D(real) by real
         real_logits = self._critic(real)  # (B,)
         fake_logits = self._critic(fake)  # (B,)
         d_loss = self.loss.discriminator(real_logits, fake_logits)
+        if self.loss.r1_weight:
+            d_loss = d_loss + 0.5 * self.loss.r1_weight * r1_penalty(real_logits, real)
         if self.loss.gp_weight:
             d_loss = d_loss + self.loss.gp_weight * gradient_penalty(self.discriminator, real, fake)
         opt_d.zero_grad()

@@ -1,7 +1,8 @@
 """Adversarial losses on D's raw logits: the ``loss`` config group picks one.
 
 Each gives D's loss on (real, fake) logits and G's loss on fake logits. WGAN-GP adds a
-gradient penalty (``gp_weight``) and updates G only every ``n_critic`` batches.
+gradient penalty (``gp_weight``) and updates G only every ``n_critic`` batches; any loss can
+add the R1 penalty on real images (``r1_weight``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class GANLoss:
     label_smoothing: float = 0.0
     gp_weight: float = 0.0  # gradient penalty weight; WGAN-GP only
     n_critic: int = 1  # D updates per G update
+    r1_weight: float = 0.0  # R1 penalty on real images (gamma); 0: off, any loss
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.label_smoothing < 0.5:
@@ -37,6 +39,8 @@ class GANLoss:
             raise UserError(f"loss.n_critic={self.n_critic!r} must be a positive integer")
         if self.gp_weight < 0:
             raise UserError(f"loss.gp_weight={self.gp_weight} must be >= 0")
+        if self.r1_weight < 0:
+            raise UserError(f"loss.r1_weight={self.r1_weight} must be >= 0")
 
     def discriminator(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         real_target = torch.full_like(real, 1.0 - self.label_smoothing)
@@ -90,3 +94,13 @@ def gradient_penalty(
     mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
     return (grad.flatten(1).norm(dim=1) - 1.0).square().mean()
+
+
+def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """mean ||grad_x D(x)||^2 over real images x (B, C, H, W) (Mescheder et al. 2018).
+
+    ``real`` must require grad before D saw it; ``real_logits`` (B,) are D's outputs on it.
+    Penalising D's slope on the data keeps it from growing sharp around the training images.
+    """
+    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+    return grad.flatten(1).square().sum(dim=1).mean()
