@@ -113,7 +113,7 @@ def test_separate_widths_and_optimizers_per_network(compose_train) -> None:
     assert g_opt.defaults["lr"] == 4e-4 and g_opt.defaults["betas"] == (0.5, 0.999)
 
 
-def test_defaults_are_the_reference_architecture(compose_train, tmp_path: Path) -> None:
+def test_defaults_are_reference_networks_with_compact_latent(compose_train, tmp_path: Path) -> None:
     cfg = compose_train()
     assert cfg.data.source._target_.endswith("Mnist5k")
     assert (cfg.model.width, cfg.model.dropout) == (64, 0.3)
