@@ -78,6 +78,8 @@ def test_option_composes_and_instantiates(compose_train, group: str, option: str
         (["experiment=reference"], "model.g_optimizer.lr", 2e-4),
         (["optimizers=adam"], "model.g_optimizer.lr", 2e-4),
         (["optimizer@model.g_optimizer=sgd"], "model.g_optimizer.lr", 1e-2),
+        (["loss@model.loss=wgan_gp", "model.loss.r1_weight=1"], "model.loss.r1_weight", 1),
+        (["loss@model.loss=hinge", "model.loss.r1_weight=1"], "model.loss.r1_weight", 1),
         (["experiment=reference"], "model.ema_decay", 0.0),
         (["experiment=reference"], "model.bn_sampling", "running"),
         (["experiment=reference"], "model.loss._target_", "dcgan_lab.losses.GANLoss"),
