@@ -31,6 +31,8 @@ ROWS: dict[str, list[str]] = {
     "reference_batch_bn": ["experiment=reference", "model.bn_sampling=batch"],
     "default": [],
     "ema_off": ["model.ema_decay=0"],
+    "r1_off": ["model.loss.r1_weight=0"],
+    "r1_every_step": ["model.loss.r1_every=1"],
     "standing_bn": ["model.bn_sampling=standing"],
     "label_smoothing": ["model.loss.label_smoothing=0.1"],
     "spectral_norm": ["model.spectral_norm=true"],

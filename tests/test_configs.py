@@ -81,6 +81,11 @@ def test_option_composes_and_instantiates(compose_train, group: str, option: str
         (["loss@model.loss=wgan_gp", "model.loss.r1_weight=1"], "model.loss.r1_weight", 1),
         (["loss@model.loss=hinge", "model.loss.r1_weight=1"], "model.loss.r1_weight", 1),
         (["experiment=reference"], "model.ema_decay", 0.0),
+        ([], "model.ema_decay", 0.9998),
+        ([], "model.loss.r1_weight", 1.0),  # the default: lazy R1 on every 4th D step
+        ([], "model.loss.r1_every", 4),
+        (["loss@model.loss=hinge"], "model.loss.r1_every", 4),
+        (["experiment=reference"], "model.loss.r1_weight", 0.0),
         (["experiment=reference"], "model.bn_sampling", "running"),
         (["experiment=reference"], "model.loss._target_", "dcgan_lab.losses.GANLoss"),
         (["optimizers=ttur"], "model.g_optimizer.lr", 1e-4),
@@ -130,6 +135,7 @@ def test_reference_experiment_is_the_plain_tutorial_recipe(compose_train) -> Non
     model = hydra.utils.instantiate(cfg.model)
     assert model.generator_ema is None and model.augment is None
     assert type(model.loss) is GANLoss and model.loss.label_smoothing == 0.0
+    assert model.loss.r1_weight == 0.0
     assert model.hparams["bn_sampling"] == "running" and not model.hparams["spectral_norm"]
 
 

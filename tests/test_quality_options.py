@@ -12,6 +12,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
+import dcgan_lab.gan_module as gan_module
 from dcgan_lab.augment import DiffAugment, cutout, translation
 from dcgan_lab.checkpoint_compat import find_checkpoints
 from dcgan_lab.data import ImageDataModule
@@ -109,6 +110,25 @@ def test_r1_weight_flattens_d_around_real_images() -> None:
         return model
 
     assert real_slope(trained(100.0)) < 0.5 * real_slope(trained(0.0))
+
+
+def test_lazy_r1_penalises_every_nth_d_step_at_n_times_the_weight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loss = GANLoss(r1_weight=2.0, r1_every=4)
+    assert [loss.r1_weight_at(step) for step in range(6)] == [8.0, 0.0, 0.0, 0.0, 8.0, 0.0]
+    with pytest.raises(UserError, match="r1_every"):
+        GANLoss(r1_weight=1.0, r1_every=0)
+
+    calls: list[int] = []
+
+    def counted(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        calls.append(real.shape[0])
+        return r1_penalty(real_logits, real)
+
+    monkeypatch.setattr(gan_module, "r1_penalty", counted)  # count the double backwards
+    fit(module(loss=loss), steps=16)  # 8 batches of 16
+    assert calls == [16, 16]  # batches 0 and 4
 
 
 def test_spectral_norm_bounds_every_discriminator_layer() -> None:

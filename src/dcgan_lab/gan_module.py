@@ -128,7 +128,7 @@ class DCGANModule(pl.LightningModule):
         train_g = (batch_idx + 1) % self.loss.n_critic == 0  # WGAN-GP: n_critic D steps per G
         with torch.set_grad_enabled(train_g):
             fake = self.generator(z)  # (B, C, H, W); reused by the G step, so G runs once
-        stats = self._discriminator_step(opt_d, real, fake.detach())
+        stats = self._discriminator_step(opt_d, real, fake.detach(), batch_idx)
         if train_g:
             stats["train/g_loss"] = self._generator_step(opt_g, fake)
             if self.generator_ema is not None:
@@ -179,17 +179,18 @@ class DCGANModule(pl.LightningModule):
         return bool(getattr(connector, "should_update_logs", True))
 
     def _discriminator_step(
-        self, opt_d: LightningOptimizer, real: torch.Tensor, fake: torch.Tensor
+        self, opt_d: LightningOptimizer, real: torch.Tensor, fake: torch.Tensor, batch_idx: int
     ) -> dict[str, torch.Tensor]:
         """One D update on real and detached fake images; G is frozen."""
         self.toggle_optimizer(opt_d)
-        if self.loss.r1_weight:
+        r1_weight = self.loss.r1_weight_at(batch_idx)
+        if r1_weight:
             real = real.detach().requires_grad_(True)  # R1 differentiates D(real) by real
         real_logits = self._critic(real)  # (B,)
         fake_logits = self._critic(fake)  # (B,)
         d_loss = self.loss.discriminator(real_logits, fake_logits)
-        if self.loss.r1_weight:
-            d_loss = d_loss + 0.5 * self.loss.r1_weight * r1_penalty(real_logits, real)
+        if r1_weight:
+            d_loss = d_loss + 0.5 * r1_weight * r1_penalty(real_logits, real)
         if self.loss.gp_weight:
             d_loss = d_loss + self.loss.gp_weight * gradient_penalty(self.discriminator, real, fake)
         opt_d.zero_grad()

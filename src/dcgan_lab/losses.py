@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from dcgan_lab.errors import UserError
+from dcgan_lab.models.checks import require_positive_int
 
 
 @dataclass
@@ -27,20 +28,23 @@ class GANLoss:
     gp_weight: float = 0.0  # gradient penalty weight; WGAN-GP only
     n_critic: int = 1  # D updates per G update
     r1_weight: float = 0.0  # R1 penalty on real images (gamma); 0: off, any loss
+    # Lazy R1 (StyleGAN2): the penalty on every r1_every-th D step only, weighted r1_every
+    # times, so it costs 1/r1_every of its double backward at about the same strength.
+    r1_every: int = 1
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.label_smoothing < 0.5:
             raise UserError(f"loss.label_smoothing={self.label_smoothing} must be in [0, 0.5)")
-        if (
-            isinstance(self.n_critic, bool)
-            or not isinstance(self.n_critic, int)
-            or self.n_critic < 1
-        ):
-            raise UserError(f"loss.n_critic={self.n_critic!r} must be a positive integer")
+        require_positive_int("loss.n_critic", self.n_critic, example=5)
         if self.gp_weight < 0:
             raise UserError(f"loss.gp_weight={self.gp_weight} must be >= 0")
         if self.r1_weight < 0:
             raise UserError(f"loss.r1_weight={self.r1_weight} must be >= 0")
+        require_positive_int("loss.r1_every", self.r1_every, example=4)
+
+    def r1_weight_at(self, d_step: int) -> float:
+        """R1's weight at D step ``d_step`` (0-based): lazy R1 skips all but every r1_every-th."""
+        return self.r1_weight * self.r1_every if d_step % self.r1_every == 0 else 0.0
 
     def discriminator(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         real_target = torch.full_like(real, 1.0 - self.label_smoothing)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dcgan_lab.errors import UserError
 
 
-def require_positive_int(name: str, value: object) -> int:
+def require_positive_int(name: str, value: object, example: int = 64) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise UserError(f"{name}={value!r} must be a positive integer (e.g. {name}=64)")
+        raise UserError(f"{name}={value!r} must be a positive integer (e.g. {name}={example})")
     return value
 
 
