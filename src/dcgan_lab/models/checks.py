@@ -1,4 +1,4 @@
-"""Argument checks shared by the networks, so a bad value fails before any training starts."""
+"""Argument checks shared by the networks and losses, so a bad value fails before training."""
 
 from __future__ import annotations
 
