@@ -15,9 +15,9 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 
-from dcgan_lab.cli import config_dir
+from dcgan_lab.cli.common import config_dir
 from dcgan_lab.metrics.quality import SampleQuality
-from dcgan_lab.train import train
+from dcgan_lab.cli.train import train
 
 
 class ScoreTimer:

@@ -35,22 +35,22 @@ ROWS: dict[str, list[str]] = {
     "r1_every_step": ["model.loss.r1_every=1"],
     "standing_bn": ["model.bn_sampling=standing"],
     "label_smoothing": ["model.loss.label_smoothing=0.1"],
-    "spectral_norm": ["model.spectral_norm=true"],
+    "spectral_norm": ["model.discriminator.spectral_norm=true"],
     "no_dropout": ["dropout=none"],
     "ttur": ["optimizers=ttur"],
     "diffaugment": ["model.augment=[translation,cutout]"],
     "batch64": ["data.batch_size=64"],  # the reference's batch: 1/8 of the updates
     "bf16": ["trainer.precision=bf16-mixed"],  # faster steps; FID stalled (README)
-    "hinge": ["loss@model.loss=hinge"],
-    "lsgan": ["loss@model.loss=lsgan"],
-    "wgan_gp": ["loss@model.loss=wgan_gp", "optimizers=wgan"],
+    "hinge": ["loss=hinge"],
+    "lsgan": ["loss=lsgan"],
+    "wgan_gp": ["loss=wgan_gp", "optimizers=wgan"],
 }
 
 
 def run_one(job_dir: Path, overrides: list[str]) -> float:
     """Train in ``job_dir`` (a numbered job of the sweep dir); returns the wall time."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled"}
-    command = [sys.executable, "-m", "dcgan_lab.train", *overrides, f"hydra.run.dir={job_dir}",
+    command = [sys.executable, "-m", "dcgan_lab.cli.train", *overrides, f"hydra.run.dir={job_dir}",
                "logger=csv", "trainer.enable_progress_bar=false"]  # fmt: skip
     start = time.perf_counter()
     result = subprocess.run(command, env=env, capture_output=True, text=True)

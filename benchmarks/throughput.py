@@ -29,7 +29,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch.utils.flop_counter import FlopCounterMode
 
-from dcgan_lab.cli import config_dir
+from dcgan_lab.cli.common import config_dir
 from dcgan_lab.data.datamodule import to_signed_unit
 
 TMP = Path(tempfile.mkdtemp(prefix="dcgan-bench-"))
@@ -51,7 +51,7 @@ def config(device: str, *overrides: str) -> DictConfig:
         "data.batch_size=64",
         "latent=base",
         "model.channels_last=false",
-        "model.fused_upsample=false",
+        "model.generator.fused_upsample=false",
     ]
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
         return compose("train", overrides=[trainer, *baseline, *overrides])
@@ -203,7 +203,7 @@ def matmul_peak_gflops(device: str) -> float:
 def default_run_peak_rss_mb() -> float:
     """Peak RSS of a real one-epoch default `dcgan-train` (a child process)."""
     run_dir = tempfile.mkdtemp(dir=TMP)
-    cmd = [sys.executable, "-m", "dcgan_lab.train", "trainer.max_epochs=1", "logger=csv",
+    cmd = [sys.executable, "-m", "dcgan_lab.cli.train", "trainer.max_epochs=1", "logger=csv",
            "trainer.enable_progress_bar=false", f"hydra.run.dir={run_dir}"]  # fmt: skip
     subprocess.run(cmd, check=True, capture_output=True)
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -261,7 +261,7 @@ def main() -> None:
             False,
         ),
         "project + fused_upsample": (
-            config(dev, "model.fused_upsample=true", "metrics.every_n_epochs=1000"),
+            config(dev, "model.generator.fused_upsample=true", "metrics.every_n_epochs=1000"),
             False,
         ),
         "project + torch.compile": (

@@ -13,7 +13,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
-from dcgan_lab.cli import config_dir
+from dcgan_lab.cli.common import config_dir
 
 CONF = Path(config_dir())
 
@@ -50,11 +50,11 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """Run a console script of this package (by module, so the venv's python is used)."""
     module = {
-        "dcgan-train": "dcgan_lab.train",
-        "dcgan-sample": "dcgan_lab.sample",
-        "dcgan-eval": "dcgan_lab.evaluate",
-        "dcgan-features": "dcgan_lab.features",
-        "dcgan-report": "dcgan_lab.report.markdown",
+        "dcgan-train": "dcgan_lab.cli.train",
+        "dcgan-sample": "dcgan_lab.cli.sample",
+        "dcgan-eval": "dcgan_lab.cli.evaluate",
+        "dcgan-features": "dcgan_lab.cli.features",
+        "dcgan-report": "dcgan_lab.cli.report",
     }[args[0]]
     return subprocess.run(
         [sys.executable, "-m", module, *args[1:]],

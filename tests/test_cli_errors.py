@@ -12,8 +12,8 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from dcgan_lab import sample, train
-from dcgan_lab.gan_module import DCGANModule
+from dcgan_lab.cli import sample, train
+from dcgan_lab.training.module import DCGANModule
 from tests.conftest import run_cli
 from tests.test_data import idx_bytes
 
@@ -148,13 +148,13 @@ BAD_TRAIN_INPUTS = [
     (["latent=tiny"], "unknown latent 'tiny'"),
     (["optimizer@model.d_optimizer=adagrad"], "unknown optimizer 'adagrad'"),
     (["trainer=tpu"], "unknown trainer 'tpu'"),
-    (["model.dropout=1.5"], "model.dropout=1.5 must be a number in [0, 1)"),
-    (["model.dropout=1.0"], "model.dropout=1.0 must be a number in [0, 1)"),
-    (["model.dropout=-0.1"], "model.dropout=-0.1 must be a number in [0, 1)"),
+    (["model.discriminator.dropout=1.5"], "model.discriminator.dropout=1.5 must be a number in [0, 1)"),
+    (["model.discriminator.dropout=1.0"], "model.discriminator.dropout=1.0 must be a number in [0, 1)"),
+    (["model.discriminator.dropout=-0.1"], "model.discriminator.dropout=-0.1 must be a number in [0, 1)"),
     (["model.width=0"], "model.width=0 must be a positive integer"),
-    (["model.d_width=-2"], "model.d_width=-2 must be a positive integer"),
-    (["model.latent_dim=0"], "model.latent_dim=0 must be a positive integer"),
-    (["model.latent_dim=abc"], "model.latent_dim='abc' must be a positive integer"),
+    (["model.discriminator.width=-2"], "model.discriminator.width=-2 must be a positive integer"),
+    (["model.generator.latent_dim=0"], "model.generator.latent_dim=0 must be a positive integer"),
+    (["model.generator.latent_dim=abc"], "model.generator.latent_dim='abc' must be a positive integer"),
     (["model.dropot=0.2"], "Could not override 'model.dropot'"),
     (["seed=abc"], "seed='abc' must be an integer >= 0"),
     (["trainer.max_epochs=-5"], "trainer.max_epochs=-5 must be an integer >= -1"),
@@ -173,7 +173,7 @@ BAD_TRAIN_INPUTS = [
     # resuming the earlier run (width=narrow) with a wider net, or a bad value
     (["ckpt_path=last", "width=base"], "different architecture (model.width=32 (now 64))"),
     (["ckpt_path=last", "seed=-3"], "seed=-3 must be an integer >= 0"),
-    (["ckpt_path={run}/checkpoints/last.ckpt", "model.latent_dim=64"], "model.latent_dim=16"),
+    (["ckpt_path={run}/checkpoints/last.ckpt", "model.generator.latent_dim=64"], "model.generator.latent_dim=16"),
 ]
 
 

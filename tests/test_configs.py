@@ -11,9 +11,9 @@ import torch
 from omegaconf import OmegaConf
 
 from dcgan_lab.data import ImageDataModule
-from dcgan_lab.gan_module import DCGANModule
-from dcgan_lab.losses import GANLoss
-from dcgan_lab.train import instantiate_each
+from dcgan_lab.training.module import DCGANModule
+from dcgan_lab.training.losses import GANLoss
+from dcgan_lab.cli.train import instantiate_each
 from tests.conftest import CONF
 
 # Groups that are composed through another key; every other conf/ folder is a group.
@@ -64,11 +64,11 @@ def test_option_composes_and_instantiates(compose_train, group: str, option: str
         (["width=narrow"], "model.width", 32),
         (["width=wide"], "model.width", 128),
         (["model.width=48"], "model.width", 48),
-        (["dropout=none"], "model.dropout", 0.0),
-        (["dropout=high"], "model.dropout", 0.5),
-        (["model.dropout=0.1"], "model.dropout", 0.1),
-        (["latent=small"], "model.latent_dim", 32),
-        (["latent=large", "model.latent_dim=77"], "model.latent_dim", 77),
+        (["dropout=none"], "model.discriminator.dropout", 0.0),
+        (["dropout=high"], "model.discriminator.dropout", 0.5),
+        (["model.discriminator.dropout=0.1"], "model.discriminator.dropout", 0.1),
+        (["latent=small"], "model.generator.latent_dim", 32),
+        (["latent=large", "model.generator.latent_dim=77"], "model.generator.latent_dim", 77),
         (["optimizer@model.d_optimizer=sgd"], "model.d_optimizer._target_", "torch.optim.SGD"),
         (["optimizer@model.d_optimizer=sgd"], "model.g_optimizer._target_", "torch.optim.Adam"),
         (["model.g_optimizer.lr=0.001"], "model.g_optimizer.lr", 0.001),
@@ -78,19 +78,19 @@ def test_option_composes_and_instantiates(compose_train, group: str, option: str
         (["experiment=reference"], "model.g_optimizer.lr", 2e-4),
         (["optimizers=adam"], "model.g_optimizer.lr", 2e-4),
         (["optimizer@model.g_optimizer=sgd"], "model.g_optimizer.lr", 1e-2),
-        (["loss@model.loss=wgan_gp", "model.loss.r1_weight=1"], "model.loss.r1_weight", 1),
-        (["loss@model.loss=hinge", "model.loss.r1_weight=1"], "model.loss.r1_weight", 1),
+        (["loss=wgan_gp", "model.loss.r1_weight=1"], "model.loss.r1_weight", 1),
+        (["loss=hinge", "model.loss.r1_weight=1"], "model.loss.r1_weight", 1),
         (["experiment=reference"], "model.ema_decay", 0.0),
         ([], "model.ema_decay", 0.9998),
         ([], "model.loss.r1_weight", 1.0),  # the default: lazy R1 on every 4th D step
         ([], "model.loss.r1_every", 4),
-        (["loss@model.loss=hinge"], "model.loss.r1_every", 4),
+        (["loss=hinge"], "model.loss.r1_every", 4),
         (["experiment=reference"], "model.loss.r1_weight", 0.0),
         (["experiment=reference"], "model.bn_sampling", "running"),
-        (["experiment=reference"], "model.loss._target_", "dcgan_lab.losses.GANLoss"),
+        (["experiment=reference"], "model.loss._target_", "dcgan_lab.training.losses.GANLoss"),
         (["optimizers=ttur"], "model.g_optimizer.lr", 1e-4),
         (["optimizers=ttur"], "model.d_optimizer.lr", 4e-4),
-        (["loss@model.loss=wgan_gp"], "model.loss.n_critic", 5),
+        (["loss=wgan_gp"], "model.loss.n_critic", 5),
         (["model.loss.label_smoothing=0.1"], "model.loss.label_smoothing", 0.1),
         (["experiment=fashion"], "data.source.name", "fashion_mnist"),
     ],
@@ -110,7 +110,7 @@ def test_width_presets_scale_both_networks(compose_train) -> None:
 
 
 def test_separate_widths_and_optimizers_per_network(compose_train) -> None:
-    cfg = compose_train("model.d_width=16", "optimizer@model.d_optimizer=rmsprop")
+    cfg = compose_train("model.discriminator.width=16", "optimizer@model.d_optimizer=rmsprop")
     model = hydra.utils.instantiate(cfg.model)
     assert model.discriminator.features[0].out_channels == 16
     assert model.generator.upsample[1].out_channels == 64
@@ -123,15 +123,15 @@ def test_separate_widths_and_optimizers_per_network(compose_train) -> None:
 def test_defaults_are_reference_networks_with_compact_latent(compose_train, tmp_path: Path) -> None:
     cfg = compose_train()
     assert cfg.data.source._target_.endswith("Mnist5k")
-    assert (cfg.model.width, cfg.model.dropout) == (64, 0.3)
-    assert cfg.model.latent_dim == 16  # latent=compact: the default's one change to the nets
+    assert (cfg.model.width, cfg.model.discriminator.dropout) == (64, 0.3)
+    assert cfg.model.generator.latent_dim == 16  # latent=compact: the default's one change to the nets
     assert cfg.data.batch_size == 8  # small batches: more updates per CPU second
     assert set(cfg.logger) == {"csv", "wandb"}
 
 
 def test_reference_experiment_is_the_plain_tutorial_recipe(compose_train) -> None:
     cfg = compose_train("experiment=reference")
-    assert cfg.data.batch_size == 64 and cfg.model.latent_dim == 100
+    assert cfg.data.batch_size == 64 and cfg.model.generator.latent_dim == 100
     model = hydra.utils.instantiate(cfg.model)
     assert model.generator_ema is None and model.augment is None
     assert type(model.loss) is GANLoss and model.loss.label_smoothing == 0.0

@@ -12,11 +12,11 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import OmegaConf
 
-from dcgan_lab import train
+from dcgan_lab.cli import train
 from dcgan_lab.data import ImageDataModule
 from dcgan_lab.data.sources import RandomImages
 from dcgan_lab.errors import TrainingDiverged
-from dcgan_lab.gan_module import DCGANModule
+from dcgan_lab.training.module import DCGANModule
 from dcgan_lab.report.collect import read_sweep
 from tests.conftest import CONF, run_cli
 

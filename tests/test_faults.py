@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from dcgan_lab import train
-from dcgan_lab.checkpoint_io import atomic_torch_save
+from dcgan_lab.cli import train
+from dcgan_lab.runs.checkpoint_io import atomic_torch_save
 from dcgan_lab.errors import UserError
 from tests.conftest import offline_env, run_cli
 from tests.test_cli_errors import run_main
@@ -36,7 +36,7 @@ def as_at_a_terminal() -> None:
 
 def start_training(cwd: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "dcgan_lab.train", *args],
+        [sys.executable, "-m", "dcgan_lab.cli.train", *args],
         cwd=cwd,
         env=offline_env(cwd),
         stdout=subprocess.PIPE,

@@ -40,13 +40,13 @@ def test_shapes_and_counts_for_several_widths_and_latents(latent: int, width: in
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: Generator(latent_dim=0), "model.latent_dim=0"),
-        (lambda: Generator(latent_dim=-3), "model.latent_dim=-3"),
-        (lambda: Generator(latent_dim=10.5), "model.latent_dim=10.5"),  # type: ignore[arg-type]
-        (lambda: Generator(width=0), "model.g_width=0"),
-        (lambda: Discriminator(width=-1), "model.d_width=-1"),
-        (lambda: Discriminator(dropout=1.0), "model.dropout=1.0"),
-        (lambda: Discriminator(dropout=-0.1), "model.dropout=-0.1"),
+        (lambda: Generator(latent_dim=0), "model.generator.latent_dim=0"),
+        (lambda: Generator(latent_dim=-3), "model.generator.latent_dim=-3"),
+        (lambda: Generator(latent_dim=10.5), "model.generator.latent_dim=10.5"),  # type: ignore[arg-type]
+        (lambda: Generator(width=0), "model.generator.width=0"),
+        (lambda: Discriminator(width=-1), "model.discriminator.width=-1"),
+        (lambda: Discriminator(dropout=1.0), "model.discriminator.dropout=1.0"),
+        (lambda: Discriminator(dropout=-0.1), "model.discriminator.dropout=-0.1"),
         (lambda: Generator(image_size=30), "divisible by 4"),
     ],
 )

@@ -12,16 +12,16 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-import dcgan_lab.gan_module as gan_module
-from dcgan_lab.augment import DiffAugment, cutout, translation
-from dcgan_lab.checkpoint_compat import find_checkpoints
+import dcgan_lab.training.module as gan_module
+from dcgan_lab.training.augment import DiffAugment, cutout, translation
+from dcgan_lab.runs.checkpoints import find_checkpoints
 from dcgan_lab.data import ImageDataModule
 from dcgan_lab.data.datamodule import to_signed_unit
 from dcgan_lab.data.sources import RandomImages
-from dcgan_lab.ema import ema_of
+from dcgan_lab.training.ema import ema_of
 from dcgan_lab.errors import UserError
-from dcgan_lab.gan_module import DCGANModule
-from dcgan_lab.losses import (
+from dcgan_lab.training.module import DCGANModule
+from dcgan_lab.training.losses import (
     GANLoss,
     HingeLoss,
     LeastSquaresLoss,
@@ -32,8 +32,8 @@ from dcgan_lab.losses import (
 from dcgan_lab.models import Discriminator, Generator, add_spectral_norm
 from dcgan_lab.report.collect import Job
 from dcgan_lab.report.seeds import summarise_seeds
-from dcgan_lab.sampling import generate
-from dcgan_lab.train import train
+from dcgan_lab.training.sampling import generate
+from dcgan_lab.cli.train import train
 
 REAL = torch.tensor([2.0, 0.5])
 FAKE = torch.tensor([-2.0, 0.5])

@@ -5,7 +5,7 @@ import torch
 
 from dcgan_lab.images import make_grid, to_uint8
 from dcgan_lab.models import Generator
-from dcgan_lab.sampling import batch_statistics, generate
+from dcgan_lab.training.sampling import batch_statistics, generate
 
 
 def test_generate_uses_batch_statistics_and_leaves_the_model_unchanged() -> None:

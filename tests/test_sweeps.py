@@ -83,10 +83,10 @@ def test_report_lists_every_job_with_its_csv_numbers_and_plots(grid_sweep: Path)
 
 def test_a_failing_job_does_not_stop_the_sweep_and_is_marked(tmp_path: Path) -> None:
     result = run_cli(
-        ["dcgan-train", "-m", *TINY, "logger=csv", "model.dropout=0.2,1.5", "seed=1,2"], tmp_path
+        ["dcgan-train", "-m", *TINY, "logger=csv", "model.discriminator.dropout=0.2,1.5", "seed=1,2"], tmp_path
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stderr.count("failed: model.dropout=1.5 must be a number in [0, 1)") == 2
+    assert result.stderr.count("failed: model.discriminator.dropout=1.5 must be a number in [0, 1)") == 2
     (sweep,) = sweep_dirs(tmp_path)
     jobs = {j.name: j for j in read_sweep(sweep)}
     assert [jobs[n].status for n in "0123"] == ["completed", "completed", "failed", "failed"]
@@ -157,7 +157,7 @@ def test_optuna_search_finishes_and_writes_its_results(tmp_path: Path) -> None:
     results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
     assert results["name"] == "optuna"
     assert set(results["best_params"]) == {
-        "model.g_optimizer.lr", "model.d_optimizer.lr", "model.latent_dim", "width", "model.dropout"
+        "model.g_optimizer.lr", "model.d_optimizer.lr", "model.generator.latent_dim", "width", "model.discriminator.dropout"
     }  # fmt: skip
     fids = [min(csv_fids(sweep / str(n))) for n in range(3)]
     assert results["best_value"] == pytest.approx(min(fids))
@@ -215,7 +215,7 @@ def test_every_experiment_file_runs(tmp_path: Path, name: str) -> None:
 def test_wandb_sweep_command_line_is_accepted_by_the_entry_point(compose_train) -> None:
     sweep = yaml.safe_load((ROOT / "sweeps" / "wandb_sweep.yaml").read_text())
     assert sweep["command"][-1] == "${args_no_hyphens}"
-    assert sweep["command"][2:4] == ["-m", "dcgan_lab.train"]
+    assert sweep["command"][2:4] == ["-m", "dcgan_lab.cli.train"]
     for param, spec in sweep["parameters"].items():
         for value in spec.get("values", [spec.get("min"), spec.get("max")]):
             args = create_sweep_command_args({"args": {param: {"value": value}}})

@@ -11,7 +11,7 @@ import torch
 
 from dcgan_lab.data import ImageDataModule
 from dcgan_lab.data.sources import RandomImages
-from dcgan_lab.gan_module import DCGANModule
+from dcgan_lab.training.module import DCGANModule
 from dcgan_lab.models.upsample_conv import NearestUpsampleConv2d
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dcgan_lab.tracking import choose_wandb_mode, has_api_key, server_reachable
+from dcgan_lab.runs.wandb_logger import choose_wandb_mode, has_api_key, server_reachable
 
 
 @pytest.fixture

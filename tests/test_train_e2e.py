@@ -30,7 +30,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]
     env = offline_env(cwd)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "dcgan_lab.train", *FAST, *extra],
+            [sys.executable, "-m", "dcgan_lab.cli.train", *FAST, *extra],
             cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,

@@ -8,8 +8,10 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
+from dcgan_lab.data.layout import conform
 from dcgan_lab.data.splits import ImageSplits
-from dcgan_lab.errors import UserError
+from dcgan_lab.errors import ArgumentError, UserError
+from dcgan_lab.models.checks import require_positive_int
 
 
 class DatasetSource(Protocol):
@@ -40,9 +42,13 @@ def keep_batch(batch: Any) -> Any:
 
 
 class ImageDataModule(pl.LightningDataModule):
-    """Serves ``source``'s images; uint8 until on the device, then scaled to [-1, 1] for tanh."""
+    """Serves ``source``'s images; uint8 until on the device, then scaled to [-1, 1] for tanh.
 
-    name: str  # keys caches derived from the data (the feature extractor)
+    ``channels``, ``image_size`` and ``num_classes`` follow the data where they are None;
+    set, the images are converted (grey <-> RGB) and resized to them, and the labels checked.
+    """
+
+    name: str  # names the dataset in messages and caches
 
     def __init__(
         self,
@@ -50,19 +56,28 @@ class ImageDataModule(pl.LightningDataModule):
         name: str = "data",
         batch_size: int = 64,
         val_batch_size: int = 256,
-        channels: int = 1,
-        image_size: int = 28,
+        channels: int | None = None,
+        image_size: int | None = None,
+        num_classes: int | None = None,
         on_device: bool = True,
     ) -> None:
         super().__init__()
-        if batch_size <= 0 or val_batch_size <= 0:
-            raise UserError("data.batch_size and data.val_batch_size must be positive integers")
+        require_positive_int("batch_size", batch_size, 8)
+        require_positive_int("val_batch_size", val_batch_size, 256)
+        for key, value in (("channels", channels), ("image_size", image_size)):
+            if value is not None:
+                require_positive_int(key, value, 28 if key == "image_size" else 1)
+        if channels not in (None, 1, 3):
+            raise ArgumentError("channels", f"{{name}}={channels}: choose 1 (grey) or 3 (RGB)")
+        if num_classes is not None:
+            require_positive_int("num_classes", num_classes, 10)
         self.source = source
         self.name = name
         self.batch_size = batch_size
         self.val_batch_size = val_batch_size
         self.channels = channels
         self.image_size = image_size
+        self.num_classes = num_classes
         # Hold the uint8 data on the training device (GPU), so batches are sliced there
         # with no host-to-device copy per batch. No effect on the CPU.
         self.on_device = on_device
@@ -72,12 +87,17 @@ class ImageDataModule(pl.LightningDataModule):
         if self.splits is not None:  # loaded once; train() loads early to fail fast
             return
         splits = self.source.load()
-        expected = (self.channels, self.image_size, self.image_size)
-        if tuple(splits.train_images.shape[1:]) != expected:
-            raise UserError(
-                f"data has images of shape {tuple(splits.train_images.shape[1:])} but the config "
-                f"expects {expected}; set data.channels and data.image_size to match"
+        _, c, h, w = splits.train_images.shape
+        self.channels = self.channels or (3 if c == 4 else c)
+        self.image_size = self.image_size or min(h, w)
+        if (c, h, w) != (self.channels, self.image_size, self.image_size):
+            splits = ImageSplits(
+                conform(splits.train_images, self.channels, self.image_size),
+                splits.train_labels,
+                conform(splits.val_images, self.channels, self.image_size),
+                splits.val_labels,
             )
+        self.num_classes = check_labels(splits, self.num_classes)
         if len(splits.train_images) < self.batch_size:
             raise UserError(
                 f"only {len(splits.train_images)} training images for data.batch_size="
@@ -130,6 +150,19 @@ class ImageDataModule(pl.LightningDataModule):
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         images, labels = batch
         return to_signed_unit(images), labels
+
+
+def check_labels(splits: ImageSplits, num_classes: int | None) -> int | None:
+    """The class count (None: unlabelled); labels outside 0..num_classes-1 are refused."""
+    found = splits.num_classes
+    if not found:
+        return None
+    if num_classes is not None and found > num_classes:
+        raise UserError(
+            f"the data has labels up to {found - 1} but data.num_classes={num_classes}; "
+            f"set data.num_classes={found}"
+        )
+    return num_classes or found
 
 
 def to_signed_unit(images: torch.Tensor) -> torch.Tensor:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from dcgan_lab.errors import UserError
+from dcgan_lab.runs.atomic import atomic_write
 
 TIMEOUT_S = 10
 
@@ -38,13 +37,6 @@ def download_files(names: list[str], root: Path, mirrors: list[str], what: str, 
 
 
 def _fetch(url: str, dest: Path) -> None:
-    # Write to a temporary file beside the target, then rename: no half-written data file.
+    # Through a temporary file beside the target, then a rename: no half-written data file.
     with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                shutil.copyfileobj(response, out)
-            os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(dest, lambda out: shutil.copyfileobj(response, out))

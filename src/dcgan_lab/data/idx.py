@@ -45,17 +45,10 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header_size).reshape(shape).copy()
 
 
-def read_idx_pair(
-    images_path: Path, labels_path: Path, image_size: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Images (N, H, W) and labels (N,), checked against each other and the expected size."""
+def read_idx_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Images (N, H, W) and labels (N,), checked against each other."""
     images = read_idx(images_path, ndim=3)
     labels = read_idx(labels_path, ndim=1)
-    if images.shape[1:] != (image_size, image_size):
-        raise UserError(
-            f"{images_path} holds {images.shape[1]}x{images.shape[2]} images but "
-            f"data.image_size={image_size}; use matching files or set data.image_size"
-        )
     if len(images) != len(labels):
         raise UserError(
             f"{images_path} has {len(images)} images but {labels_path} has {len(labels)} "

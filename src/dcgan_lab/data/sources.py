@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import math
 import importlib.resources
 import warnings
 from dataclasses import dataclass, field
@@ -32,14 +33,13 @@ class Mnist5k:
 
     val_fraction: float = 0.1
     seed: int = 0
-    image_size: int = 28
     path: str | None = None
 
     def load(self) -> ImageSplits:
         if not 0.0 < self.val_fraction < 1.0:
             raise UserError(f"data.source.val_fraction={self.val_fraction} must be in (0, 1)")
         path = Path(self.path).expanduser() if self.path else mnist5k_path()
-        images, labels = read_digit_csv(path, self.image_size)
+        images, labels = read_digit_csv(path)
         return holdout_split(images, labels, self.val_fraction, self.seed)
 
 
@@ -51,8 +51,8 @@ def mnist5k_path() -> Path:
     return Path(str(root / "data" / "data" / "mnist_5k.csv.gz"))
 
 
-def read_digit_csv(path: Path, image_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of H*W pixel values then the label -> images (N, H, W) uint8, labels (N,)."""
+def read_digit_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of S*S pixel values then the label -> images (N, S, S) uint8, labels (N,)."""
     try:
         with (
             gzip.open(path, "rt") if path.suffix == ".gz" else open(path) as f,
@@ -64,13 +64,17 @@ def read_digit_csv(path: Path, image_size: int) -> tuple[np.ndarray, np.ndarray]
         raise UserError(f"missing data file {path}") from None
     except (OSError, EOFError, ValueError) as err:
         raise UserError(f"cannot parse {path} as numeric CSV ({err})") from None
-    n_pixels = image_size * image_size
-    if table.size == 0 or table.shape[1] != n_pixels + 1:
-        raise UserError(f"{path} must have rows of {n_pixels} pixels plus a label")
+    side = math.isqrt(max(table.shape[1] - 1, 0))
+    n_pixels = side * side
+    if table.size == 0 or side == 0 or table.shape[1] != n_pixels + 1:
+        raise UserError(
+            f"{path} must have rows of S*S pixels (a square image) plus a label, "
+            f"not {table.shape[1]} values"
+        )
     pixels = table[:, :n_pixels]
     if pixels.min() < 0 or pixels.max() > 255:
         raise UserError(f"{path} has pixel values outside 0..255")
-    return pixels.astype(np.uint8).reshape(-1, image_size, image_size), table[:, n_pixels]
+    return pixels.astype(np.uint8).reshape(-1, side, side), table[:, n_pixels]
 
 
 @dataclass
@@ -82,7 +86,6 @@ class IdxDataset:
 
     root: str
     name: str = "mnist"
-    image_size: int = 28
     mirrors: list[str] = field(default_factory=list)
 
     def load(self) -> ImageSplits:
@@ -91,9 +94,7 @@ class IdxDataset:
         if missing:
             self._fetch_missing(root, missing)
         pairs = {
-            split: read_idx_pair(
-                self._require(root, images), self._require(root, labels), self.image_size
-            )
+            split: read_idx_pair(self._require(root, images), self._require(root, labels))
             for split, (images, labels) in IDX_FILES.items()
         }
         return ImageSplits.from_numpy(pairs["train"], pairs["val"])

@@ -7,26 +7,40 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from dcgan_lab.data.layout import to_nchw
+
+UNLABELLED = -1  # the label of every image of a dataset without classes
+
 
 @dataclass(frozen=True)
 class ImageSplits:
-    """uint8 images (N, C, H, W) in [0, 255] and int64 labels (N,), for train and held-out."""
+    """uint8 images (N, C, H, W) in [0, 255] and int64 labels (N,), for train and held-out.
+
+    Unlabelled data have every label ``UNLABELLED`` (-1).
+    """
 
     train_images: torch.Tensor
     train_labels: torch.Tensor
     val_images: torch.Tensor
     val_labels: torch.Tensor
 
+    @property
+    def num_classes(self) -> int:
+        """Classes in the labels (0: unlabelled)."""
+        labels = torch.cat([self.train_labels, self.val_labels])
+        return 0 if len(labels) == 0 or int(labels.min()) < 0 else int(labels.max()) + 1
+
     @classmethod
     def from_numpy(
         cls, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray]
     ) -> ImageSplits:
-        """Build from (images (N, H, W) uint8, labels (N,)) pairs; adds the channel axis."""
+        """Build from (images, labels (N,)) pairs; images (N, H, W), (N, H, W, C) or
+        (N, C, H, W) in any of those layouts (see ``layout.to_nchw``)."""
         return cls(
-            train_images=torch.from_numpy(np.ascontiguousarray(train[0])).unsqueeze(1),
-            train_labels=torch.from_numpy(train[1].astype(np.int64)),
-            val_images=torch.from_numpy(np.ascontiguousarray(val[0])).unsqueeze(1),
-            val_labels=torch.from_numpy(val[1].astype(np.int64)),
+            train_images=torch.from_numpy(to_nchw(train[0], "the training images")),
+            train_labels=torch.from_numpy(np.asarray(train[1]).astype(np.int64)),
+            val_images=torch.from_numpy(to_nchw(val[0], "the held-out images")),
+            val_labels=torch.from_numpy(np.asarray(val[1]).astype(np.int64)),
         )
 
 

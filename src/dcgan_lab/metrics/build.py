@@ -6,8 +6,8 @@ from pathlib import Path
 
 from dcgan_lab.data.datamodule import ImageDataModule, to_signed_unit
 from dcgan_lab.errors import UserError
-from dcgan_lab.metrics.classifier import DomainClassifier, FrozenView
-from dcgan_lab.metrics.extractor import ExtractorInfo, load_or_train
+from dcgan_lab.metrics.classifier import FrozenView
+from dcgan_lab.metrics.extractor import Extractor, ExtractorInfo, load_or_train
 from dcgan_lab.metrics.inception import inception_space
 from dcgan_lab.metrics.quality import FeatureSpace, SampleQuality
 
@@ -25,8 +25,8 @@ def default_extractor_steps(n_train: int) -> int:
 
 def extractor_for(
     data: ImageDataModule, cache_dir: str | Path, extractor_steps: int | None, retrain: bool = False
-) -> tuple[DomainClassifier, ExtractorInfo]:
-    """The dataset's classifier from the cache, trained first if absent (or ``retrain``)."""
+) -> tuple[Extractor, ExtractorInfo]:
+    """The dataset's extractor from the cache, trained first if absent (or ``retrain``)."""
     splits = data.loaded()
     steps = extractor_steps or default_extractor_steps(len(splits.train_images))
     return load_or_train(data.name, splits, cache_dir, steps, retrain)
@@ -35,11 +35,12 @@ def extractor_for(
 def classifier_space(
     data: ImageDataModule, cache_dir: str | Path, extractor_steps: int | None
 ) -> tuple[FeatureSpace, ExtractorInfo]:
-    """The dataset's own classifier (trained and cached on first use) as the feature space."""
-    classifier, info = extractor_for(data, cache_dir, extractor_steps)
+    """The dataset's own extractor (trained and cached on first use) as the feature space:
+    a classifier (features and logits) or, for unlabelled data, an autoencoder (no IS)."""
+    extractor, info = extractor_for(data, cache_dir, extractor_steps)
     space = FeatureSpace(
-        features=FrozenView(classifier, "features"),
-        logits=FrozenView(classifier, "logits"),
+        features=FrozenView(extractor, "features"),
+        logits=FrozenView(extractor, "logits") if info.kind == "classifier" else None,
         prepare=lambda images: images,
         normalize=False,
     )

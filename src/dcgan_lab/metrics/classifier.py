@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from dcgan_lab.metrics.autoencoder import FeatureAutoencoder
 
 
 class DomainClassifier(nn.Module):
@@ -19,13 +24,7 @@ class DomainClassifier(nn.Module):
         super().__init__()
         self.num_classes = num_classes
 
-        def block(c_in: int, c_out: int) -> list[nn.Module]:
-            return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
-
-        self.conv = nn.Sequential(
-            *block(channels, 16), *block(16, 16), nn.MaxPool2d(2),
-            *block(16, 32), *block(32, 32), nn.MaxPool2d(2),
-        )  # fmt: skip
+        self.conv = conv_trunk(channels)
         side = image_size // 4
         self.embed = nn.Linear(32 * side * side, self.num_features)
         self.head = nn.Sequential(
@@ -40,6 +39,18 @@ class DomainClassifier(nn.Module):
         return self.head(self.features(images))  # (B, num_classes) logits
 
 
+def conv_trunk(channels: int) -> nn.Sequential:
+    """(conv3x3 -> BN -> ReLU) x 2 -> pool, twice: (B, C, H, W) -> (B, 32, H/4, W/4)."""
+
+    def block(c_in: int, c_out: int) -> list[nn.Module]:
+        return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
+
+    return nn.Sequential(
+        *block(channels, 16), *block(16, 16), nn.MaxPool2d(2),
+        *block(16, 32), *block(32, 32), nn.MaxPool2d(2),
+    )  # fmt: skip
+
+
 class FrozenView(nn.Module):
     """The classifier frozen in eval mode, exposing features or logits to torchmetrics.
 
@@ -47,7 +58,7 @@ class FrozenView(nn.Module):
     holding it is put in (BatchNorm and dropout must not change the scores).
     """
 
-    def __init__(self, classifier: DomainClassifier, output: str) -> None:
+    def __init__(self, classifier: DomainClassifier | FeatureAutoencoder, output: str) -> None:
         super().__init__()
         if output not in ("features", "logits"):
             raise ValueError(f"output must be 'features' or 'logits', not {output!r}")
@@ -55,7 +66,7 @@ class FrozenView(nn.Module):
         self.output = output
         # torchmetrics reads num_features instead of probing with a dummy image.
         self.num_features = (
-            classifier.num_features if output == "features" else classifier.num_classes
+            classifier.num_features if output == "features" else classifier.num_classes  # type: ignore[union-attr]
         )
 
     def train(self, mode: bool = True) -> FrozenView:

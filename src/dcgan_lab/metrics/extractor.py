@@ -1,12 +1,16 @@
-"""Training the domain classifier once per dataset, and its cache on disk."""
+"""Training the FID feature extractor once per dataset, and its cache on disk.
+
+Labelled data get a classifier, unlabelled data an autoencoder; both are keyed by a hash of
+the data, so two different datasets of the same name and size never share one.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-import os
-import tempfile
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -16,25 +20,51 @@ from tqdm import tqdm
 from dcgan_lab.data.datamodule import to_signed_unit
 from dcgan_lab.data.splits import ImageSplits
 from dcgan_lab.errors import UserError
+from dcgan_lab.metrics.autoencoder import FeatureAutoencoder
 from dcgan_lab.metrics.classifier import DomainClassifier
+from dcgan_lab.runs.atomic import atomic_write, atomic_write_text
 
-# Bump when the classifier or its training changes: old cache entries are then ignored.
-EXTRACTOR_VERSION = 1
+# Bump when an extractor or its training changes: old cache entries are then ignored.
+EXTRACTOR_VERSION = 2
+
+Extractor = DomainClassifier | FeatureAutoencoder
 
 
 @dataclass(frozen=True)
 class ExtractorInfo:
     """What the cache stores beside the weights (as JSON)."""
 
+    kind: str  # classifier (labelled data) or autoencoder (unlabelled)
     dataset: str
     version: int
-    accuracy: float  # on the dataset's held-out split
+    content: str  # hash of the data it was trained on: the cache key
     n_train: int
     steps: int
+    accuracy: float | None = None  # classifier: on the dataset's held-out split
+    reconstruction_rmse: float | None = None  # autoencoder: held out, on [-1, 1] pixels
+
+    @property
+    def id(self) -> str:
+        """Names the extractor in scores: same id, same feature space."""
+        return f"{self.kind}-{self.dataset}-{self.content}-v{self.version}"
+
+    def describe(self) -> str:
+        if self.accuracy is not None:
+            return f"{self.kind}, held-out accuracy {self.accuracy:.4f}"
+        return f"{self.kind}, held-out reconstruction RMSE {self.reconstruction_rmse:.4f}"
 
 
-def cache_stem(cache_dir: Path, dataset: str, n_train: int) -> Path:
-    return Path(cache_dir).expanduser() / f"classifier-{dataset}-n{n_train}-v{EXTRACTOR_VERSION}"
+def content_hash(splits: ImageSplits) -> str:
+    """Hash of both splits' images and labels: different data never share an extractor."""
+    digest = hashlib.sha256()
+    for tensor in (splits.train_images, splits.train_labels, splits.val_images, splits.val_labels):
+        digest.update(str(tuple(tensor.shape)).encode())
+        digest.update(tensor.contiguous().numpy().tobytes())
+    return digest.hexdigest()[:12]
+
+
+def cache_stem(cache_dir: Path, info: ExtractorInfo) -> Path:
+    return Path(cache_dir).expanduser() / info.id
 
 
 def random_affine(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -61,72 +91,106 @@ def accuracy(classifier: DomainClassifier, images: torch.Tensor, labels: torch.T
     return correct / len(labels)
 
 
-def train_classifier(
-    splits: ImageSplits, steps: int, seed: int = 0, batch_size: int = 128, progress: bool = True
-) -> tuple[DomainClassifier, float]:
-    """Train on the training split with light augmentation; return it and held-out accuracy."""
+def training_batches(
+    splits: ImageSplits, steps: int, seed: int, batch_size: int, progress: bool, what: str
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """``steps`` augmented batches (images (B, C, H, W) in [-1, 1], labels (B,)) with a bar."""
     generator = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    n_classes = int(max(splits.train_labels.max(), splits.val_labels.max())) + 1
-    _, channels, side, _ = splits.train_images.shape
-    classifier = DomainClassifier(channels, side, n_classes)
-    optimizer = torch.optim.AdamW(classifier.parameters(), lr=3e-3, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=steps)
-    classifier.train()
     n = len(splits.train_images)
-    for _ in tqdm(
-        range(steps), desc="training the feature extractor", disable=None if progress else True
-    ):
+    for _ in tqdm(range(steps), desc=f"training the {what}", disable=None if progress else True):
         index = torch.randint(n, (batch_size,), generator=generator)
-        x = random_affine(to_signed_unit(splits.train_images[index]), generator)
-        loss = F.cross_entropy(classifier(x), splits.train_labels[index])
+        images = random_affine(to_signed_unit(splits.train_images[index]), generator)
+        yield images, splits.train_labels[index]
+
+
+def fit(
+    net: Extractor,
+    loss_of: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    steps: int,
+) -> None:
+    """AdamW with a one-cycle schedule over ``steps`` batches."""
+    optimizer = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=steps)
+    net.train()
+    for images, labels in batches:
+        loss = loss_of(images, labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         schedule.step()
-    return classifier.eval(), accuracy(classifier, splits.val_images, splits.val_labels)
+    net.eval()
+
+
+def train_classifier(
+    splits: ImageSplits, steps: int, seed: int = 0, batch_size: int = 128, progress: bool = True
+) -> tuple[DomainClassifier, float]:
+    """Train on the training split with light augmentation; return it and held-out accuracy."""
+    torch.manual_seed(seed)
+    _, channels, side, _ = splits.train_images.shape
+    classifier = DomainClassifier(channels, side, splits.num_classes)
+    batches = training_batches(splits, steps, seed, batch_size, progress, "feature extractor")
+    fit(classifier, lambda x, y: F.cross_entropy(classifier(x), y), batches, steps)
+    return classifier, accuracy(classifier, splits.val_images, splits.val_labels)
+
+
+def train_autoencoder(
+    splits: ImageSplits, steps: int, seed: int = 0, batch_size: int = 128, progress: bool = True
+) -> tuple[FeatureAutoencoder, float]:
+    """Train to reconstruct the training split; return it and the held-out RMSE."""
+    torch.manual_seed(seed)
+    _, channels, side, _ = splits.train_images.shape
+    autoencoder = FeatureAutoencoder(channels, side)
+    batches = training_batches(splits, steps, seed, batch_size, progress, "feature autoencoder")
+    fit(autoencoder, lambda x, _: F.mse_loss(autoencoder(x), x), batches, steps)
+    with torch.no_grad():
+        errors = [
+            F.mse_loss(autoencoder(x), x, reduction="sum")
+            for x in map(to_signed_unit, splits.val_images.split(512))
+        ]
+    return autoencoder, math.sqrt(float(sum(errors)) / splits.val_images.numel())
+
+
+def build_extractor(kind: str, splits: ImageSplits) -> Extractor:
+    """An untrained extractor of ``kind`` shaped for ``splits``' images (to load weights into)."""
+    _, channels, side, _ = splits.train_images.shape
+    if kind == "classifier":
+        return DomainClassifier(channels, side, splits.num_classes)
+    return FeatureAutoencoder(channels, side)
 
 
 def load_or_train(
     dataset: str, splits: ImageSplits, cache_dir: str | Path, steps: int, retrain: bool = False
-) -> tuple[DomainClassifier, ExtractorInfo]:
-    """The cached classifier for ``dataset``, trained first if absent (or ``retrain``)."""
-    stem = cache_stem(Path(cache_dir), dataset, len(splits.train_images))
+) -> tuple[Extractor, ExtractorInfo]:
+    """The dataset's extractor from the cache, trained first if absent (or ``retrain``):
+    a classifier for labelled data, an autoencoder for unlabelled."""
+    kind = "classifier" if splits.num_classes else "autoencoder"
+    key = ExtractorInfo(kind, dataset, EXTRACTOR_VERSION, content_hash(splits), 0, 0)
+    stem = cache_stem(Path(cache_dir), key)
     weights, meta = stem.with_suffix(".pt"), stem.with_suffix(".json")
     if weights.is_file() and meta.is_file() and not retrain:
         try:
             info = ExtractorInfo(**json.loads(meta.read_text()))
-            state = torch.load(weights, map_location="cpu", weights_only=True)
-            _, channels, side, _ = splits.train_images.shape
-            classifier = DomainClassifier(channels, side, state["head.2.weight"].shape[0])
-            classifier.load_state_dict(state)
-            return classifier.eval(), info
+            extractor = build_extractor(kind, splits)
+            extractor.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+            return extractor.eval(), info
         except Exception as err:  # a damaged cache entry is rebuilt, not fatal
-            print(
-                f"feature extractor cache {weights} unreadable ({type(err).__name__}); retraining"
-            )
-    classifier, acc = train_classifier(splits, steps)
-    info = ExtractorInfo(dataset, EXTRACTOR_VERSION, acc, len(splits.train_images), steps)
+            print(f"feature extractor cache {weights} unreadable ({type(err).__name__}); retraining")
+    extractor: Extractor
+    if kind == "classifier":
+        extractor, acc = train_classifier(splits, steps)
+        scores: dict[str, float | None] = {"accuracy": acc}
+    else:
+        extractor, rmse = train_autoencoder(splits, steps)
+        scores = {"reconstruction_rmse": rmse}
+    info = replace(key, n_train=len(splits.train_images), steps=steps, **scores)
     try:
-        weights.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(weights, lambda path: torch.save(classifier.state_dict(), path))
-        atomic_write(meta, lambda path: path.write_text(json.dumps(asdict(info), indent=2)))
+        atomic_write(weights, lambda f: torch.save(extractor.state_dict(), f))
+        atomic_write_text(meta, json.dumps(asdict(info), indent=2))
     except OSError as err:
         raise UserError(
             f"cannot write the feature extractor cache in {weights.parent} ({err.strerror}); "
             "set metrics.cache_dir to a writable folder"
         ) from None
-    print(f"feature extractor for {dataset}: held-out accuracy {acc:.4f}, cached in {weights}")
-    return classifier, info
-
-
-def atomic_write(path: Path, write: object) -> None:
-    """Call ``write(tmp_path)`` then rename onto ``path``: readers never see a partial file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        write(Path(tmp))  # type: ignore[operator]
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    print(f"feature extractor for {dataset}: {info.describe()}, cached in {weights}")
+    return extractor, info

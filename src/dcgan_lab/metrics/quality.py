@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ class FeatureSpace:
     """
 
     features: nn.Module | int
-    logits: nn.Module | str
+    logits: nn.Module | str | None  # None: no class logits (an autoencoder), so no IS
     prepare: Prepare
     normalize: bool  # torchmetrics' flag: float images in [0, 1] for its own InceptionV3
 
@@ -65,15 +66,17 @@ class SampleQuality:
             self.kid = KernelInceptionDistance(
                 feature=space.features, subsets=kid_subsets, subset_size=kid_subset_size, **kw
             )
-            self.inception = InceptionScore(
-                feature=space.logits, splits=1, normalize=space.normalize
+            self.inception = (
+                InceptionScore(feature=space.logits, splits=1, normalize=space.normalize)
+                if space.logits is not None
+                else None
             )
         self.real_images = torch.empty(0)
         self.rank, self.world_size = 0, 1
 
     @property
     def metrics(self) -> list[Metric]:
-        return [self.fid, self.kid, self.inception]
+        return [m for m in (self.fid, self.kid, self.inception) if m is not None]
 
     def to(self, device: torch.device | str) -> SampleQuality:
         for metric in self.metrics:
@@ -109,7 +112,8 @@ class SampleQuality:
         x = self.space.prepare(images)
         self.fid.update(x, real=False)
         self.kid.update(x, real=False)
-        self.inception.update(x)
+        if self.inception is not None:
+            self.inception.update(x)
 
     def compute(self) -> dict[str, float]:
         """FID, KID mean/std and IS of the fake images added since the last compute."""
@@ -123,9 +127,11 @@ class SampleQuality:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             kid_mean, kid_std = self.kid.compute()
-            with warnings.catch_warnings():  # one split: IS's std is undefined and unused
-                warnings.simplefilter("ignore", UserWarning)
-                is_mean, _ = self.inception.compute()
+            is_mean = math.nan  # no class logits: no Inception Score
+            if self.inception is not None:
+                with warnings.catch_warnings():  # one split: IS's std is undefined and unused
+                    warnings.simplefilter("ignore", UserWarning)
+                    is_mean, _ = self.inception.compute()
             fid = self.fid.compute()
         for metric in self.metrics:
             metric.reset()  # fake features only: reset_real_features=False
@@ -140,18 +146,20 @@ class SampleQuality:
 
     def score(
         self,
-        generate: Callable[[torch.Tensor], torch.Tensor],
+        generate: Callable[..., torch.Tensor],
         latent_dim: int,
         device: torch.device,
+        num_classes: int = 0,
         batch_size: int = 500,
     ) -> dict[str, float]:
         """Generate ``n_fake`` images from fixed noise (same every call) and score them.
 
-        The noise is drawn in batches of ``batch_size`` (BatchNorm uses batch statistics,
-        so the batches matter); under DDP each rank generates its contiguous share.
+        ``generate(noise)``, or ``generate(noise, labels)`` with an equal share of each of
+        ``num_classes`` classes. The noise is drawn in batches of ``batch_size`` (BatchNorm
+        uses batch statistics, so the batches matter); under DDP each rank generates its
+        contiguous share.
         """
-        noise_source = torch.Generator().manual_seed(self.seed)
-        noise = torch.randn(self.n_fake, latent_dim, generator=noise_source)  # (n_fake, Z)
+        noise, labels = fixed_inputs(self.n_fake, latent_dim, num_classes, self.seed)
         batch_size = min(batch_size, -(-self.n_fake // self.world_size))  # >= 1 batch a rank
         batches = noise.split(batch_size)
         if len(batches) % self.world_size:
@@ -160,6 +168,21 @@ class SampleQuality:
                 f"processes; use a multiple of {self.world_size} batches of {batch_size}"
             )
         per_rank = len(batches) // self.world_size
-        for batch in batches[self.rank * per_rank : (self.rank + 1) * per_rank]:
-            self.add_fake(generate(batch.to(device)))
+        first, stop = self.rank * per_rank * batch_size, (self.rank + 1) * per_rank * batch_size
+        for start in range(first, min(stop, self.n_fake), batch_size):
+            z = noise[start : start + batch_size].to(device)
+            if labels is None:
+                self.add_fake(generate(z))
+            else:
+                self.add_fake(generate(z, labels[start : start + batch_size].to(device)))
         return self.compute()
+
+
+def fixed_inputs(
+    n: int, latent_dim: int, num_classes: int, seed: int
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The same noise (n, Z) every call, and (conditional) labels (n,) cycling 0..C-1, so
+    each class gets an equal share (within one)."""
+    noise = torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
+    labels = torch.arange(n) % num_classes if num_classes else None
+    return noise, labels

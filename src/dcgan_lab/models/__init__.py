@@ -1,7 +1,19 @@
-"""Plain ``nn.Module`` networks: no Lightning, Hydra or logging in here."""
+"""Plain ``nn.Module`` networks: no Lightning, Hydra or logging in here.
 
-from dcgan_lab.models.discriminator import Discriminator, add_spectral_norm
-from dcgan_lab.models.generator import Generator
-from dcgan_lab.models.init import init_dcgan_weights
+One file per architecture (``keras``, ``dcgan``) on the shared ``base``; ``conf/model/``
+holds one YAML file per architecture that builds them.
+"""
 
-__all__ = ["Discriminator", "Generator", "add_spectral_norm", "init_dcgan_weights"]
+from dcgan_lab.models.base import Discriminator, Generator, Network
+from dcgan_lab.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from dcgan_lab.models.keras import KerasDiscriminator, KerasGenerator
+
+__all__ = [
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "Discriminator",
+    "Generator",
+    "KerasDiscriminator",
+    "KerasGenerator",
+    "Network",
+]

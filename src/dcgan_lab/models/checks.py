@@ -1,25 +1,57 @@
-"""Argument checks shared by the networks and losses, so a bad value fails before training."""
+"""Argument checks shared by the networks and losses, so a bad value fails before training.
+
+Each names the argument as its constructor does (``width``); the entry points add where it
+sits in the config (``model.generator.width``): see ``errors.ArgumentError``.
+"""
 
 from __future__ import annotations
 
-from dcgan_lab.errors import UserError
+from dcgan_lab.errors import ArgumentError
 
 
 def require_positive_int(name: str, value: object, example: int = 64) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise UserError(f"{name}={value!r} must be a positive integer (e.g. {name}={example})")
+        raise ArgumentError(
+            name, f"{{name}}={value!r} must be a positive integer (e.g. {{name}}={example})"
+        )
     return value
 
 
-def require_dropout(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise UserError(f"{name}={value!r} must be a number in [0, 1) (e.g. {name}=0.3)")
+def require_fraction(name: str, value: object, example: float = 0.3) -> float:
+    """A number in [0, 1): dropout rates, label smoothing bounds."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value < 1.0:
+        raise ArgumentError(
+            name, f"{{name}}={value!r} must be a number in [0, 1) (e.g. {{name}}={example})"
+        )
     return float(value)
 
 
-def require_image_size(size: int) -> int:
-    # Two stride-2 stages halve the side twice, so the side must be divisible by 4.
-    require_positive_int("data.image_size", size)
-    if size % 4:
-        raise UserError(f"data.image_size={size} must be divisible by 4 (e.g. 28)")
-    return size
+def require_non_negative(name: str, value: object, example: float = 1.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ArgumentError(
+            name, f"{{name}}={value!r} must be a number >= 0 (e.g. {{name}}={example})"
+        )
+    return float(value)
+
+
+def require_divisible(name: str, value: object, divisor: int, example: int) -> int:
+    require_positive_int(name, value, example)
+    assert isinstance(value, int)
+    if value % divisor:
+        raise ArgumentError(
+            name, f"{{name}}={value} must be divisible by {divisor} (e.g. {{name}}={example})"
+        )
+    return value
+
+
+def require_power_of_two_times_four(name: str, value: object, example: int = 32) -> int:
+    """8, 16, 32, 64, ...: the sides a stack of stride-2 layers reaches from 4x4."""
+    require_positive_int(name, value, example)
+    assert isinstance(value, int)
+    if value < 8 or value & (value - 1):
+        raise ArgumentError(
+            name,
+            f"{{name}}={value}: these networks need a power of two >= 8 "
+            f"(e.g. {{name}}={example}; set data.image_size to resize the data)",
+        )
+    return value

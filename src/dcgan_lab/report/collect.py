@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from dcgan_lab.errors import UserError
+from dcgan_lab.runs.run_dir import RunDir
 
 
 @dataclass
@@ -40,7 +41,7 @@ class Job:
 
 
 def read_overrides(job_dir: Path) -> dict[str, str]:
-    path = job_dir / ".hydra" / "overrides.yaml"
+    path = RunDir(job_dir).overrides
     if not path.is_file():
         return {}
     items = yaml.safe_load(path.read_text()) or []
@@ -70,22 +71,19 @@ def read_metrics(csv_path: Path) -> tuple[list[tuple[int, float]], int, bool]:
 
 
 def read_status(job_dir: Path) -> tuple[str | None, str | None]:
-    path = job_dir / "status.json"
-    try:
-        status = json.loads(path.read_text())
-        return status.get("status"), status.get("error")
-    except (OSError, ValueError):
-        return None, None
+    status = RunDir(job_dir).read_status() or {}
+    return status.get("status"), status.get("error")
 
 
 def read_job(job_dir: Path) -> Job:
-    curve, epochs, non_finite = read_metrics(job_dir / "csv" / "metrics.csv")
+    run = RunDir(job_dir)
+    curve, epochs, non_finite = read_metrics(run.metrics_csv)
     status, error = read_status(job_dir)
     if status is None:
         status = "running" if epochs else "pending"
     if status == "completed" and (non_finite or any(not math.isfinite(f) for _, f in curve)):
         status = "diverged"
-    grids = sorted((job_dir / "samples").glob("epoch_*.png"))
+    grids = run.grids()
     return Job(job_dir, read_overrides(job_dir), status, curve, epochs,
                grids[-1] if grids else None, error)  # fmt: skip
 

@@ -1,10 +1,8 @@
-"""``dcgan-report <sweep dir>``: a markdown report of a sweep, with plots and the best grid."""
+"""A Markdown report of a sweep: jobs table, FID plots, seed summary and the best grid."""
 
 from __future__ import annotations
 
-import argparse
 import shutil
-import sys
 from pathlib import Path
 
 from dcgan_lab.errors import UserError
@@ -74,24 +72,3 @@ def write_report(sweep_dir: Path, out_dir: Path | None = None) -> Path:
     report = out / "report.md"
     report.write_text("\n".join(lines))
     return report
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="dcgan-report", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "sweep_dir", type=Path, help="a multirun directory, e.g. outputs/multiruns/<date>/<time>"
-    )
-    parser.add_argument(
-        "--out", type=Path, default=None, help="report folder (default: <sweep_dir>/report)"
-    )
-    args = parser.parse_args(argv)
-    try:
-        report = write_report(args.sweep_dir, args.out)
-    except UserError as err:
-        print(f"dcgan-report: error: {err}", file=sys.stderr)
-        sys.exit(2)
-    print(f"wrote {report}")
-
-
-if __name__ == "__main__":
-    main()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import sys
@@ -14,13 +13,11 @@ from hydra.types import RunMode
 from lightning_fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
-from dcgan_lab.cli import first_line, user_error_in
+from dcgan_lab.errors import first_line, user_error_in
 from dcgan_lab.errors import TrainingDiverged
+from dcgan_lab.runs.run_dir import RunDir
 
 log = logging.getLogger(__name__)
-
-STATUS_FILE = "status.json"
-
 
 def is_rank_zero() -> bool:
     """False in the extra processes Lightning's DDP starts (rank from the environment)."""
@@ -28,10 +25,8 @@ def is_rank_zero() -> bool:
 
 
 def write_status(run_dir: Path, status: str, **details: object) -> None:
-    if not is_rank_zero():  # DDP: the other processes run the same job
-        return
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / STATUS_FILE).write_text(json.dumps({"status": status, **details}, indent=2))
+    if is_rank_zero():  # DDP: the other processes run the same job
+        RunDir(run_dir).write_status(status, **details)
 
 
 def in_multirun() -> bool:
@@ -48,7 +43,7 @@ def run_recorded(
     is rejected before training starts leaves the earlier run's status as it was.
     """
     run_dir = Path(cfg.paths.output_dir)
-    earlier_run = (run_dir / STATUS_FILE).exists()
+    earlier_run = RunDir(run_dir).status.exists()
     started = False
 
     def on_start() -> None:
@@ -92,5 +87,4 @@ def record_resume_overrides(run_dir: Path) -> None:
     if not is_rank_zero():
         return
     overrides = list(HydraConfig.get().overrides.task)
-    (run_dir / ".hydra").mkdir(exist_ok=True)
-    (run_dir / ".hydra" / "overrides.yaml").write_text(OmegaConf.to_yaml(overrides))
+    RunDir(run_dir).write_overrides(OmegaConf.to_yaml(overrides))

@@ -8,13 +8,15 @@ add the R1 penalty on real images (``r1_weight``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from dcgan_lab.errors import UserError
-from dcgan_lab.models.checks import require_positive_int
+from dcgan_lab.errors import ArgumentError
+from dcgan_lab.models.base import target_of
+from dcgan_lab.models.checks import require_non_negative, require_positive_int
 
 
 @dataclass
@@ -31,16 +33,21 @@ class GANLoss:
     # Lazy R1 (StyleGAN2): the penalty on every r1_every-th D step only, weighted r1_every
     # times, so it costs 1/r1_every of its double backward at about the same strength.
     r1_every: int = 1
+    # ACGAN (Odena et al. 2017): weight of an auxiliary classifier's cross-entropy on D's
+    # features (D: real and fake; G: fake). Needs a conditional model; 0: off.
+    ac_weight: float = 0.0
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.label_smoothing < 0.5:
-            raise UserError(f"loss.label_smoothing={self.label_smoothing} must be in [0, 0.5)")
-        require_positive_int("loss.n_critic", self.n_critic, example=5)
-        if self.gp_weight < 0:
-            raise UserError(f"loss.gp_weight={self.gp_weight} must be >= 0")
-        if self.r1_weight < 0:
-            raise UserError(f"loss.r1_weight={self.r1_weight} must be >= 0")
-        require_positive_int("loss.r1_every", self.r1_every, example=4)
+        smoothing = require_non_negative("label_smoothing", self.label_smoothing, 0.1)
+        if smoothing >= 0.5:
+            raise ArgumentError(
+                "label_smoothing", f"{{name}}={smoothing} must be below 0.5 (e.g. {{name}}=0.1)"
+            )
+        require_positive_int("n_critic", self.n_critic, example=5)
+        require_non_negative("gp_weight", self.gp_weight, 10.0)
+        require_non_negative("r1_weight", self.r1_weight, 1.0)
+        require_positive_int("r1_every", self.r1_every, example=4)
+        require_non_negative("ac_weight", self.ac_weight, 1.0)
 
     def r1_weight_at(self, d_step: int) -> float:
         """R1's weight at D step ``d_step`` (0-based): lazy R1 skips all but every r1_every-th."""
@@ -54,6 +61,11 @@ class GANLoss:
 
     def generator(self, fake: torch.Tensor) -> torch.Tensor:
         return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+
+
+def loss_spec(loss: GANLoss) -> dict[str, Any]:
+    """The loss as a Hydra node, for checkpoints (``hydra.utils.instantiate`` rebuilds it)."""
+    return {"_target_": target_of(type(loss)), **asdict(loss)}
 
 
 class HingeLoss(GANLoss):

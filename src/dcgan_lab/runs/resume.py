@@ -13,6 +13,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from dcgan_lab.errors import UserError
+from dcgan_lab.runs.run_dir import RunDir
 
 RUNS_ROOT = Path("outputs/runs")  # hydra.run.dir's parent in conf/hydra/default.yaml
 
@@ -39,11 +40,10 @@ def resolve_checkpoint(value: str, runs_root: Path = RUNS_ROOT) -> Path:
     return path.resolve()
 
 
-def run_dir_of(checkpoint: Path) -> Path | None:
-    """The Hydra run dir a checkpoint was written in (``<run>/checkpoints/x.ckpt``), if any."""
-    run_dir = checkpoint.parent.parent
-    in_run = checkpoint.parent.name == "checkpoints"
-    return run_dir if in_run and (run_dir / ".hydra" / "overrides.yaml").is_file() else None
+def run_dir_of(checkpoint: Path) -> RunDir | None:
+    """The Hydra run a checkpoint was written in (``<run>/checkpoints/x.ckpt``), if any."""
+    run = RunDir.of_checkpoint(checkpoint)
+    return run if run is not None and run.overrides.is_file() else None
 
 
 def merge_overrides(first: list[str], then: list[str]) -> list[str]:
@@ -68,11 +68,11 @@ def resume_arguments(argv: list[str], runs_root: Path = RUNS_ROOT) -> list[str]:
     overrides = [a for a in argv if a not in flags]
     checkpoint = resolve_checkpoint(ckpt_values[-1], runs_root)
     overrides = merge_overrides(overrides, [f"ckpt_path='{checkpoint}'"])
-    run_dir = run_dir_of(checkpoint)
-    if run_dir is None:  # a checkpoint from elsewhere: a new run starting from its state
+    run = run_dir_of(checkpoint)
+    if run is None:  # a checkpoint from elsewhere: a new run starting from its state
         return flags + overrides
-    original = [str(o) for o in OmegaConf.load(run_dir / ".hydra" / "overrides.yaml")]
+    original = [str(o) for o in OmegaConf.load(run.overrides)]
     # output_subdir=null: Hydra leaves .hydra/ alone; the job records the overrides once
     # training starts (jobs.record_resume_overrides), so a rejected resume changes nothing.
-    hydra_args = [f"hydra.run.dir='{run_dir}'", "hydra.output_subdir=null"]
+    hydra_args = [f"hydra.run.dir='{run.root}'", "hydra.output_subdir=null"]
     return flags + merge_overrides(original, overrides) + hydra_args

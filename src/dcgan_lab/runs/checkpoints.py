@@ -9,17 +9,15 @@ from typing import Any
 import torch
 
 from dcgan_lab.errors import UserError
+from dcgan_lab.runs.run_dir import RunDir
 
-# Hyperparameters that change tensor shapes or names (dropout and the optimizers do not).
-SHAPE_KEYS = (
-    "latent_dim",
-    "width",
-    "g_width",
-    "d_width",
-    "channels",
-    "image_size",
-    "spectral_norm",
-)
+KERAS = "dcgan_lab.models.keras"
+# Hyperparameters of checkpoints written before networks were configured by their own
+# ``_target_`` nodes; ``upgrade_checkpoint`` turns them into those nodes.
+OLD_NETWORK_KEYS = (
+    "latent_dim", "width", "g_width", "d_width", "dropout", "channels", "image_size",
+    "spectral_norm", "fused_upsample",
+)  # fmt: skip
 # State a checkpoint may lack (written before the feature existed, or with it off).
 OPTIONAL_PREFIXES = ("fid_best", "use_ema", "generator_ema.")
 
@@ -49,31 +47,61 @@ def fill_optional_state(
             saved_state[name] = tensor.clone()
 
 
+def upgrade_checkpoint(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """Give a checkpoint of the first layout (one built-in architecture, its sizes as flat
+    hyperparameters) the network nodes of today's; its weights already have today's names."""
+    saved = checkpoint.setdefault("hyper_parameters", {})
+    if not isinstance(saved, dict) or "generator" in saved or "latent_dim" not in saved:
+        return checkpoint
+    old = {key: saved.pop(key) for key in OLD_NETWORK_KEYS if key in saved}
+    shape = {"channels": old.get("channels", 1), "image_size": old.get("image_size", 28)}
+    width = old.get("width", 64)
+    saved["generator"] = {
+        "_target_": f"{KERAS}.KerasGenerator", "latent_dim": old.get("latent_dim", 100),
+        "width": old.get("g_width") or width, "fused_upsample": old.get("fused_upsample", False),
+        "conditional": False, "num_classes": None, "label_dim": 16, **shape,
+    }  # fmt: skip
+    saved["discriminator"] = {
+        "_target_": f"{KERAS}.KerasDiscriminator", "width": old.get("d_width") or width,
+        "dropout": old.get("dropout", 0.3), "spectral_norm": old.get("spectral_norm", False),
+        "conditional": False, "num_classes": None, **shape,
+    }  # fmt: skip
+    return checkpoint
+
+
+def spec_differences(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """'model.generator.width=64 (now 32)' for each network setting that differs."""
+    found = []
+    for net in ("generator", "discriminator"):
+        old, new = saved.get(net) or {}, now.get(net) or {}
+        for key in sorted(set(old) | set(new)):
+            if old.get(key) != new.get(key):
+                found.append(f"model.{net}.{key}={old.get(key)} (now {new.get(key)})")
+    return found
+
+
 def require_same_architecture(
-    saved_hparams: Mapping[str, Any],
-    saved_state: Mapping[str, torch.Tensor],
-    hparams: Mapping[str, Any],
-    state: Mapping[str, torch.Tensor],
+    checkpoint: Mapping[str, Any], hparams: Mapping[str, Any], state: Mapping[str, torch.Tensor]
 ) -> None:
     """UserError naming the differing settings and the first tensor whose shape differs."""
+    saved_state = checkpoint["state_dict"]
     mismatched = [
         name
         for name, tensor in state.items()
         if name in saved_state and saved_state[name].shape != tensor.shape
     ]
     missing = [name for name in state if name not in saved_state and not optional(name)]
-    if not mismatched and not missing:
+    unexpected = [name for name in saved_state if name not in state and not optional(name)]
+    if not mismatched and not missing and not unexpected:
         return
-    settings = ", ".join(
-        f"model.{key}={saved_hparams.get(key)} (now {hparams.get(key)})"
-        for key in SHAPE_KEYS
-        if saved_hparams.get(key) != hparams.get(key)
-    )
+    settings = ", ".join(spec_differences(checkpoint.get("hyper_parameters") or {}, hparams))
     if mismatched:
         name = mismatched[0]
         detail = f"{name} is {list(saved_state[name].shape)}, not {list(state[name].shape)}"
-    else:
+    elif missing:
         detail = f"it has no {missing[0]}"
+    else:
+        detail = f"it has {unexpected[0]}, which this model lacks"
     raise UserError(
         f"the checkpoint is from a different architecture ({settings or 'settings unknown'}): "
         f"{detail}; resume with the checkpoint's model settings"
@@ -93,7 +121,7 @@ def read_checkpoint(ckpt_path: str | Path) -> dict[str, Any]:
         raise UserError(f"cannot load checkpoint {path}: {error_summary(err)}") from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise UserError(f"cannot load checkpoint {path}: no state_dict in it")
-    return checkpoint
+    return upgrade_checkpoint(checkpoint)
 
 
 def error_summary(err: BaseException) -> str:
@@ -109,12 +137,13 @@ def find_checkpoints(path: Path, which: str = "best", single: bool = False) -> l
         return [path]
     if not path.is_dir():
         raise UserError(f"ckpt_path={path} does not exist; pass a .ckpt file or a run directory")
-    if single and not (path / "checkpoints").is_dir():
+    if single and not RunDir(path).checkpoints.is_dir():
         raise UserError(f"no checkpoints/ in {path}; pass a run directory or a .ckpt file")
     found = []
     for ckpt_dir in sorted(path.glob("**/checkpoints")):
-        preferred = ckpt_dir / f"{which}.ckpt"
-        chosen = preferred if preferred.is_file() else ckpt_dir / "last.ckpt"
+        run = RunDir(ckpt_dir.parent)
+        preferred = run.checkpoint(which)
+        chosen = preferred if preferred.is_file() else run.checkpoint("last")
         if chosen.is_file():
             found.append(chosen)
     if not found:

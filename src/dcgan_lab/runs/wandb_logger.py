@@ -13,6 +13,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from pytorch_lightning.loggers import WandbLogger
 
+from dcgan_lab.runs.run_dir import RunDir
+
 DEFAULT_BASE_URL = "https://api.wandb.ai"
 
 
@@ -91,19 +93,37 @@ def build_wandb_logger(
     if earlier_id and not kwargs.get("id"):
         # A resumed run (same run dir) continues the W&B run its first process started.
         kwargs.update(id=earlier_id, resume="allow")
-    return WandbLogger(mode=mode, name=name or default_name, group=group or default_group, **kwargs)
+    return ProjectWandbLogger(
+        mode=mode, name=name or default_name, group=group or default_group, **kwargs
+    )
 
 
 def previous_run_id(save_dir: Path) -> str | None:
     """W&B run id of an earlier process in this run dir: ``wandb/[offline-]run-<time>-<id>``."""
-    runs = sorted((save_dir / "wandb").glob("*run-*-*"), key=lambda path: path.stat().st_mtime)
+    runs = sorted(RunDir(save_dir).wandb.glob("*run-*-*"), key=lambda path: path.stat().st_mtime)
     return runs[-1].name.rsplit("-", 1)[1] if runs else None
 
 
-def prepare_wandb_run(logger: WandbLogger, overrides: list[str]) -> None:
-    """Dashboard settings of a started run: best-so-far FID summary, the job's overrides."""
-    run = logger.experiment
-    if hasattr(run, "define_metric"):  # absent on disabled runs
-        run.define_metric("val/fid", summary="min")
-        run.define_metric("val/fid_best", summary="min")
-    logger.log_hyperparams({"overrides": overrides})
+class ProjectWandbLogger(WandbLogger):
+    """Lightning's WandbLogger plus the dashboard settings of a run, and a clean finish.
+
+    ``log_hyperparams`` also records the job's overrides and makes the FID summaries the
+    best (lowest) value; ``finalize`` closes the W&B run, also after a failure, so the next
+    job of a multirun starts clean.
+    """
+
+    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+        super().log_hyperparams(params, *args, **kwargs)
+        run = self.experiment
+        if hasattr(run, "define_metric"):  # absent on disabled runs
+            run.define_metric("val/fid", summary="min")
+            run.define_metric("val/fid_best", summary="min")
+        overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+        super().log_hyperparams({"overrides": overrides})
+
+    def finalize(self, status: str) -> None:
+        super().finalize(status)
+        import wandb
+
+        if wandb.run is not None:
+            wandb.finish(exit_code=0 if status == "success" else 1)

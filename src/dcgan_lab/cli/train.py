@@ -9,20 +9,20 @@ from typing import Any
 
 import hydra
 import pytorch_lightning as pl
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.loggers import Logger, WandbLogger
+from omegaconf import DictConfig, OmegaConf, open_dict
+from pytorch_lightning.loggers import Logger
 from pytorch_lightning.trainer.states import TrainerStatus
 
-from dcgan_lab.callbacks import CheckpointOnInterrupt
-from dcgan_lab.checkpoint_compat import read_checkpoint, require_same_architecture
-from dcgan_lab.cli import config_dir, exit_on_user_error, fail, run_with_clear_errors
-from dcgan_lab.config_checks import check_run_config
+from dcgan_lab.cli.common import config_dir, exit_on_user_error, fail, run_with_clear_errors
+from dcgan_lab.cli.config_checks import check_run_config
+from dcgan_lab.data.datamodule import ImageDataModule
 from dcgan_lab.errors import TrainingInterrupted, UserError
-from dcgan_lab.jobs import run_recorded
 from dcgan_lab.metrics.quality import SampleQuality
-from dcgan_lab.resume import resume_arguments
-from dcgan_lab.tracking import prepare_wandb_run
+from dcgan_lab.runs.checkpoints import read_checkpoint, require_same_architecture
+from dcgan_lab.runs.interrupt import CheckpointOnInterrupt
+from dcgan_lab.runs.resume import resume_arguments
+from dcgan_lab.runs.run_dir import RunDir
+from dcgan_lab.runs.status import run_recorded
 
 
 def instantiate_each(nodes: DictConfig | None) -> list[Any]:
@@ -42,15 +42,11 @@ def train(cfg: DictConfig, on_start: Callable[[], None] = lambda: None) -> dict[
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")  # load now: missing or corrupt data fails before anything starts
+    follow_data(cfg, datamodule)
     model = hydra.utils.instantiate(cfg.model)
-    if cfg.get("ckpt_path"):  # missing, corrupt or of another width: one line, nothing written
+    if cfg.get("ckpt_path"):  # missing, corrupt or of another architecture: one line
         checkpoint = read_checkpoint(cfg.ckpt_path)
-        require_same_architecture(
-            checkpoint.get("hyper_parameters", {}),
-            checkpoint["state_dict"],
-            model.hparams,
-            model.state_dict(),
-        )
+        require_same_architecture(checkpoint, model.hparams, model.state_dict())
     model.quality = build_quality(cfg.get("metrics"), datamodule)
     callbacks = instantiate_each(cfg.get("callbacks"))
     loggers: list[Logger] = instantiate_each(cfg.get("logger"))
@@ -58,22 +54,16 @@ def train(cfg: DictConfig, on_start: Callable[[], None] = lambda: None) -> dict[
         cfg.trainer, callbacks=callbacks, logger=loggers or False
     )
     if trainer.is_global_zero:  # DDP: every process runs this function
-        output_dir = Path(cfg.paths.output_dir)
-        output_dir.mkdir(parents=True, exist_ok=True)
-        (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+        RunDir(Path(cfg.paths.output_dir)).write_config(OmegaConf.to_yaml(cfg, resolve=True))
     on_start()
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
-        if isinstance(logger, WandbLogger):
-            prepare_wandb_run(logger, job_overrides())
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     except SystemExit:  # Lightning exits after handling Ctrl-C / SIGTERM (callbacks ran)
         if trainer.state.status != TrainerStatus.INTERRUPTED:
             raise
         raise TrainingInterrupted(interrupted_message(trainer, callbacks)) from None
-    finally:
-        finish_wandb()
     return {name: float(value) for name, value in trainer.callback_metrics.items()}
 
 
@@ -91,20 +81,17 @@ def build_quality(metrics_cfg: DictConfig | None, datamodule: Any) -> SampleQual
         return None
     quality, info = hydra.utils.instantiate(metrics_cfg)(datamodule)
     if info is not None:
-        print(f"FID features: {info.dataset} classifier, held-out accuracy {info.accuracy:.4f}")
+        print(f"FID features: {info.id} ({info.describe()})")
     return quality
 
 
-def finish_wandb() -> None:
-    """Close the W&B run (also after a failure), so the next job of a multirun starts clean."""
-    import wandb
-
-    if wandb.run is not None:
-        wandb.finish()
-
-
-def job_overrides() -> list[str]:
-    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+def follow_data(cfg: DictConfig, datamodule: ImageDataModule) -> None:
+    """Write the data's shape and class count into ``cfg.data`` where the config left them
+    unset, so the networks (which interpolate ``${data.*}``) and config.yaml follow them."""
+    with open_dict(cfg.data):
+        cfg.data.channels = datamodule.channels
+        cfg.data.image_size = datamodule.image_size
+        cfg.data.num_classes = datamodule.num_classes
 
 
 @hydra.main(config_path=config_dir(), config_name="train", version_base="1.3")

@@ -12,46 +12,20 @@ from typing import TypeVar
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException, MissingConfigException
 from hydra.types import RunMode
-from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
+from omegaconf.errors import OmegaConfBaseException
 
-from dcgan_lab.errors import TrainingDiverged, UserError
+from dcgan_lab.errors import TrainingDiverged, UserError, first_line, user_error_in
 
 
 def config_dir() -> str:
     """``conf/`` inside an installed wheel, else the repository's ``conf/`` (editable install)."""
-    packaged = Path(__file__).parent / "conf"
+    packaged = Path(__file__).parents[1] / "conf"
     if packaged.is_dir():
         return str(packaged)
-    return str(Path(__file__).resolve().parents[2] / "conf")
+    return str(Path(__file__).resolve().parents[3] / "conf")
 
 
 T = TypeVar("T")
-
-
-def user_error_in(err: BaseException) -> UserError | None:
-    """The UserError behind ``err``: Hydra's instantiate wraps what constructors raise.
-
-    A required key left unset (``???``) counts as one too.
-    """
-    seen: BaseException | None = err
-    while seen is not None:
-        if isinstance(seen, UserError):
-            return seen
-        if isinstance(seen, MissingMandatoryValue):
-            return UserError(f"{seen.full_key} is required: add {seen.full_key}=... to the command")
-        seen = seen.__cause__
-    return None
-
-
-def first_line(err: BaseException) -> str:
-    """The first non-empty line of ``err`` or of the exceptions that caused it."""
-    seen: BaseException | None = err
-    while seen is not None:
-        for line in str(seen).splitlines():
-            if line.strip():
-                return line.strip()
-        seen = seen.__cause__
-    return type(err).__name__
 
 
 def fail(prog: str, message: str, code: int = 2) -> None:
@@ -97,6 +71,23 @@ def describe_missing_config(err: MissingConfigException) -> str:
     return first_line(err)
 
 
+# Config groups mounted at another package, and how to choose them on the command line.
+MOUNTED_GROUPS = {
+    "optimizer": "the optimizer is chosen per network: write optimizers=NAME for both, or "
+    "optimizer@model.g_optimizer=NAME / optimizer@model.d_optimizer=NAME for one",
+    "loss@model.loss": "write loss=NAME (bce, hinge, lsgan, wgan_gp, acgan)",
+}
+
+
+def describe_override_error(err: BaseException, prog: str) -> str:
+    """Hydra's first line, with what to write instead for a mounted group's bare name."""
+    line = first_line(err)
+    for group, advice in MOUNTED_GROUPS.items():
+        if line.startswith(f"Could not override '{group}'"):
+            return f"cannot set {group}= directly; {advice}"
+    return f"{line} (see `{prog} --help` for the config groups)"
+
+
 def run_with_clear_errors(app: Callable[[], object], prog: str) -> None:
     """Run a Hydra app; bad input exits 2 with one line on stderr instead of a traceback.
 
@@ -119,7 +110,7 @@ def run_with_clear_errors(app: Callable[[], object], prog: str) -> None:
         elif found is not None:
             message = str(found)
         else:  # bad override syntax or key: Hydra's first line names it
-            message = f"{first_line(err)} (see `{prog} --help` for the config groups)"
+            message = describe_override_error(err, prog)
         fail(prog, message)
     except OSError as err:  # an unwritable hydra.run.dir, a full disk (after Hydra's: see above)
         if wants_traceback:

@@ -10,13 +10,16 @@ model's buffers and mode are restored afterwards: sampling never changes the mod
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import torch
 from torch import nn
 
-from dcgan_lab.errors import UserError
+from dcgan_lab.errors import ArgumentError
+
+# noise (N, Z) [, labels (N,)] -> images (N, C, H, W) in [-1, 1]
+Sampler = Callable[..., torch.Tensor]
 
 
 @contextmanager
@@ -37,18 +40,19 @@ def batch_statistics(net: nn.Module) -> Iterator[nn.Module]:
 BN_MODES = ("batch", "running", "standing")
 
 
-def require_bn_mode(key: str, value: str) -> str:
-    """``value`` if it is one of ``BN_MODES``, else a UserError naming ``key``."""
+def require_bn_mode(name: str, value: str) -> str:
+    """``value`` if it is one of ``BN_MODES``, else an error naming the argument ``name``."""
     if value not in BN_MODES:
-        raise UserError(f"{key}={value!r}: choose one of {', '.join(BN_MODES)}")
+        raise ArgumentError(name, f"{{name}}={value!r}: choose one of {', '.join(BN_MODES)}")
     return value
 
 
 @contextmanager
 def standing_statistics(
-    net: nn.Module, latent_dim: int, n_batches: int = 20, batch_size: int = 256
+    net: nn.Module, latent_dim: int, num_classes: int = 0, n_batches: int = 20, batch_size: int = 256
 ) -> Iterator[nn.Module]:
-    """Eval mode with BatchNorm statistics averaged over ``n_batches`` fresh latent batches."""
+    """Eval mode with BatchNorm statistics averaged over ``n_batches`` fresh latent batches
+    (with uniformly drawn labels for a conditional generator)."""
     norms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     momenta = [m.momentum for m in norms]
     device = next(net.parameters()).device
@@ -58,7 +62,13 @@ def standing_statistics(
             norm.reset_running_stats()
             norm.momentum = None  # a plain average over the batches below
         for _ in range(n_batches):
-            net(torch.randn(batch_size, latent_dim, device=device, generator=noise_source))
+            z = torch.randn(batch_size, latent_dim, device=device, generator=noise_source)
+            labels = None
+            if num_classes:
+                labels = torch.randint(
+                    num_classes, (batch_size,), device=device, generator=noise_source
+                )
+            net(z, labels)
         for norm, momentum in zip(norms, momenta, strict=True):
             norm.momentum = momentum
         net.eval()
@@ -67,18 +77,24 @@ def standing_statistics(
 
 @torch.no_grad()
 def generate(
-    generator: nn.Module, noise: torch.Tensor, bn: str = "batch", batch_size: int = 256
+    generator: nn.Module,
+    noise: torch.Tensor,
+    labels: torch.Tensor | None = None,
+    bn: str = "batch",
+    batch_size: int = 256,
 ) -> torch.Tensor:
-    """noise (N, latent_dim) -> images (N, C, H, W) in [-1, 1], in chunks of ``batch_size``.
-
-    ``bn`` picks BatchNorm's statistics: one of ``BN_MODES`` (see the module docstring).
-    """
-    require_bn_mode("model.bn_sampling", bn)
+    """noise (N, latent_dim) [, labels (N,)] -> images (N, C, H, W) in [-1, 1], in chunks
+    of ``batch_size``. ``bn`` picks BatchNorm's statistics: one of ``BN_MODES``."""
+    require_bn_mode("bn_sampling", bn)
     if bn == "standing":
-        mode = standing_statistics(generator, noise.shape[1])
+        mode = standing_statistics(generator, noise.shape[1], getattr(generator, "num_classes", 0))
     else:  # batch; running too, only to restore the mode afterwards
         mode = batch_statistics(generator)
     with mode:
         if bn == "running":
             generator.eval()
-        return torch.cat([generator(chunk) for chunk in noise.split(batch_size)])
+        chunks = noise.split(batch_size)
+        label_chunks = labels.split(batch_size) if labels is not None else [None] * len(chunks)
+        return torch.cat(
+            [generator(z, y) for z, y in zip(chunks, label_chunks, strict=True)]
+        )

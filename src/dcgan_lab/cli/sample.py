@@ -10,12 +10,12 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from dcgan_lab.checkpoint_compat import error_summary, find_checkpoints, read_checkpoint
-from dcgan_lab.cli import config_dir, exit_on_user_error, run_with_clear_errors
+from dcgan_lab.runs.checkpoints import error_summary, find_checkpoints, read_checkpoint
+from dcgan_lab.cli.common import config_dir, exit_on_user_error, run_with_clear_errors
 from dcgan_lab.errors import UserError
-from dcgan_lab.gan_module import DCGANModule
+from dcgan_lab.training.module import DCGANModule
 from dcgan_lab.images import save_grid, to_uint8
-from dcgan_lab.sampling import require_bn_mode
+from dcgan_lab.training.sampling import require_bn_mode
 
 GENERATORS = ("auto", "raw", "ema")
 

@@ -23,8 +23,10 @@ class SampleGrid(pl.Callback):
         is_last = epoch + 1 == trainer.max_epochs
         if not trainer.is_global_zero or ((epoch + 1) % self.every_n_epochs and not is_last):
             return
-        images = to_uint8(pl_module.sample(pl_module.fixed_noise))  # type: ignore[operator]
-        path = save_grid(images, self.dirpath / f"epoch_{epoch:03d}.png", self.nrow)
+        noise, labels = pl_module.fixed_noise, pl_module.fixed_labels
+        images = to_uint8(pl_module.sample(noise, labels))  # type: ignore[operator]
+        nrow = getattr(pl_module, "grid_columns", None) or self.nrow  # conditional: a class a row
+        path = save_grid(images, self.dirpath / f"epoch_{epoch:03d}.png", nrow)
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_image(key="samples", images=[str(path)], step=trainer.global_step)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
-from dcgan_lab.cli import config_dir, exit_on_user_error, run_with_clear_errors
+from dcgan_lab.cli.common import config_dir, exit_on_user_error, run_with_clear_errors
 from dcgan_lab.metrics.build import extractor_for
 from dcgan_lab.metrics.extractor import cache_stem
 

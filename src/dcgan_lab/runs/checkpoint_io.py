@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,26 +10,15 @@ from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning_fabric.utilities.types import _PATH
 
 from dcgan_lab.errors import UserError
+from dcgan_lab.runs.atomic import atomic_write
 
 
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
-    """``torch.save`` to a temporary file beside ``path``, fsync, then one ``os.replace``.
-
-    A crash, kill or full disk during the write leaves the previous file untouched and no
-    temporary file behind (the rename is atomic because both names are on one filesystem).
-    """
+    """``torch.save`` through ``atomic_write``; a failed write is one UserError line."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        atomic_write(path, lambda f: torch.save(obj, f))
     except OSError as err:
-        with contextlib.suppress(OSError):  # e.g. the directory itself cannot be written
-            tmp.unlink(missing_ok=True)
         kept = "the previous checkpoint is intact" if path.exists() else "nothing was written"
         reason = err.strerror or str(err)
         raise UserError(

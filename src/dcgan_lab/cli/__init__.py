@@ -1,0 +1,1 @@
+"""The entry points (dcgan-train, -sample, -eval, -features, -report) and their error lines."""

@@ -1,0 +1,31 @@
+"""``dcgan-report SWEEP_DIR``: a Markdown report of a sweep's jobs, with plots."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dcgan_lab.errors import UserError
+from dcgan_lab.report.markdown import write_report
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="dcgan-report", description="Write a Markdown report of a sweep: FID curves, best runs, seeds.")
+    parser.add_argument(
+        "sweep_dir", type=Path, help="a multirun directory, e.g. outputs/multiruns/<date>/<time>"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="report folder (default: <sweep_dir>/report)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        report = write_report(args.sweep_dir, args.out)
+    except UserError as err:
+        print(f"dcgan-report: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    print(f"wrote {report}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The Keras-blog MNIST DCGAN's networks (upsample + 5x5 conv G, two strided convs in D).
+
+Parameter names are those of the project's first networks, so older checkpoints load.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from dcgan_lab.models.base import Discriminator, Generator
+from dcgan_lab.models.checks import require_divisible, require_fraction, require_positive_int
+from dcgan_lab.models.dropout import UniformMaskDropout
+from dcgan_lab.models.init import init_dcgan_weights
+from dcgan_lab.models.upsample_conv import NearestUpsampleConv2d
+
+
+class KerasGenerator(Generator):
+    """Dense -> BN -> LeakyReLU -> reshape -> (upsample, conv5x5) x 2 -> tanh.
+
+    ``width`` is the channel count of the last hidden conv; the dense layer feeds
+    ``2 * width`` channels at a quarter of the image side. At latent_dim=100, width=64,
+    28x28x1 it has 852,609 parameters. ``fused_upsample`` computes each upsample + conv pair
+    as one conv at the low resolution (same function, about a third of the multiply-adds;
+    see ``upsample_conv``) with the same parameter names.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        width: int = 64,
+        channels: int = 1,
+        image_size: int = 28,
+        fused_upsample: bool = False,
+        **conditioning: Any,
+    ) -> None:
+        super().__init__(
+            latent_dim, channels, image_size, width=width, fused_upsample=fused_upsample,
+            **conditioning,
+        )  # fmt: skip
+        require_positive_int("width", width)
+        # Two stride-2 stages halve the side twice, so the side must be divisible by 4.
+        side = require_divisible("image_size", image_size, 4, 28) // 4
+        self.base_shape = (2 * width, side, side)
+        base_features = 2 * width * side * side
+        self.project = nn.Sequential(
+            nn.Linear(self.input_dim, base_features),
+            nn.BatchNorm1d(base_features),
+            nn.LeakyReLU(0.2),
+        )
+        self.upsample = nn.Sequential(
+            *upsample_conv(2 * width, width, fused_upsample),
+            nn.BatchNorm2d(width),
+            nn.LeakyReLU(0.2),
+            *upsample_conv(width, channels, fused_upsample),
+            nn.Tanh(),
+        )
+        self.apply(init_dcgan_weights)
+
+    def synthesize(self, x: torch.Tensor) -> torch.Tensor:
+        # x: (B, input_dim) -> (B, 2w * s * s) -> (B, 2w, s, s) -> (B, C, 4s, 4s)
+        return self.upsample(self.project(x).view(x.shape[0], *self.base_shape))
+
+
+class KerasDiscriminator(Discriminator):
+    """(conv5x5 stride 2 -> LeakyReLU -> Dropout) x 2 -> flatten -> linear logit.
+
+    At width=64, dropout=0.3, 28x28x1 it has 212,865 parameters.
+    """
+
+    def __init__(
+        self,
+        width: int = 64,
+        dropout: float = 0.3,
+        channels: int = 1,
+        image_size: int = 28,
+        **conditioning: Any,
+    ) -> None:
+        super().__init__(channels, image_size, width=width, dropout=dropout, **conditioning)
+        require_positive_int("width", width)
+        p = require_fraction("dropout", dropout)
+        side = require_divisible("image_size", image_size, 4, 28) // 4
+        self.features = nn.Sequential(
+            nn.Conv2d(channels, width, kernel_size=5, stride=2, padding=2),
+            nn.LeakyReLU(0.2),
+            UniformMaskDropout(p),
+            nn.Conv2d(width, 2 * width, kernel_size=5, stride=2, padding=2),
+            nn.LeakyReLU(0.2),
+            UniformMaskDropout(p),
+        )
+        self.add_heads(2 * width * side * side)
+        self.finish(init_dcgan_weights)
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        # (B, C, H, W) -> (B, 2w, H/4, W/4) -> (B, 2w*H*W/16)
+        return self.features(images).flatten(1)
+
+
+def upsample_conv(in_channels: int, out_channels: int, fused: bool) -> tuple[nn.Module, nn.Module]:
+    """Nearest 2x upsampling then a 5x5 'same' conv: (B, I, H, W) -> (B, O, 2H, 2W).
+
+    Two modules either way (the fused form keeps an Identity in the upsampler's place), so
+    the conv's parameter names do not depend on ``fused``.
+    """
+    if fused:
+        return nn.Identity(), NearestUpsampleConv2d(in_channels, out_channels)
+    return (
+        nn.Upsample(scale_factor=2, mode="nearest"),
+        nn.Conv2d(in_channels, out_channels, kernel_size=5, padding=2),
+    )

@@ -1,0 +1,87 @@
+"""One class that owns every path of a run folder, so the layout is written down once.
+
+    <run>/config.yaml              the resolved config the run trained with
+    <run>/.hydra/overrides.yaml    its command-line overrides (resume replays them)
+    <run>/status.json              running, completed, diverged, interrupted or failed
+    <run>/checkpoints/last.ckpt    rewritten every epoch; best.ckpt: lowest val/fid
+    <run>/samples/epoch_NNN.png    the fixed-noise grid
+    <run>/csv/metrics.csv          every logged value
+    <run>/wandb/                   the W&B run (offline-run-* when offline)
+    <run>/train.log                the run's log lines
+
+The YAML side names the same folders through ``paths.*`` (conf/paths/default.yaml).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dcgan_lab.runs.atomic import atomic_write_text
+
+
+@dataclass(frozen=True)
+class RunDir:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def overrides(self) -> Path:
+        return self.root / ".hydra" / "overrides.yaml"
+
+    @property
+    def status(self) -> Path:
+        return self.root / "status.json"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    def checkpoint(self, name: str = "last") -> Path:
+        return self.checkpoints / f"{name}.ckpt"
+
+    @property
+    def samples(self) -> Path:
+        return self.root / "samples"
+
+    def grids(self) -> list[Path]:
+        return sorted(self.samples.glob("epoch_*.png"))
+
+    @property
+    def metrics_csv(self) -> Path:
+        return self.root / "csv" / "metrics.csv"
+
+    @property
+    def wandb(self) -> Path:
+        return self.root / "wandb"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "train.log"
+
+    @classmethod
+    def of_checkpoint(cls, checkpoint: Path) -> RunDir | None:
+        """The run a ``<run>/checkpoints/x.ckpt`` belongs to, if it sits in one."""
+        run = cls(checkpoint.parent.parent)
+        return run if checkpoint.parent.name == "checkpoints" else None
+
+    def write_config(self, yaml_text: str) -> None:
+        atomic_write_text(self.config, yaml_text)
+
+    def write_status(self, status: str, **details: object) -> None:
+        atomic_write_text(self.status, json.dumps({"status": status, **details}, indent=2))
+
+    def read_status(self) -> dict[str, Any] | None:
+        try:
+            found = json.loads(self.status.read_text())
+        except (OSError, ValueError):
+            return None
+        return found if isinstance(found, dict) else None
+
+    def write_overrides(self, yaml_text: str) -> None:
+        atomic_write_text(self.overrides, yaml_text)

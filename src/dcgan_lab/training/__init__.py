@@ -1,0 +1,1 @@
+"""Training: the LightningModule, its losses, augmentation, EMA, sampling and sample grids."""

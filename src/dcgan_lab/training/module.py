@@ -1,0 +1,336 @@
+"""The LightningModule: adversarial training with manual optimization (D step, then G step).
+
+The networks are built elsewhere (``conf/model/<architecture>.yaml``) and handed in; this
+module owns what training adds to them: losses, optimizers, EMA, sampling and scoring.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, cast
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from pytorch_lightning.core.optimizer import LightningOptimizer
+from torch import nn
+from torch.optim import Optimizer
+
+from dcgan_lab.errors import TrainingDiverged, UserError
+from dcgan_lab.metrics.quality import SampleQuality
+from dcgan_lab.models.base import Discriminator, Generator
+from dcgan_lab.runs.checkpoints import (
+    fill_optional_state,
+    require_same_architecture,
+    upgrade_checkpoint,
+)
+from dcgan_lab.training.augment import DiffAugment
+from dcgan_lab.training.ema import ema_of
+from dcgan_lab.training.losses import GANLoss, gradient_penalty, loss_spec, r1_penalty
+from dcgan_lab.training.sampling import Sampler, generate, require_bn_mode
+
+OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], Optimizer]
+Batch = tuple[torch.Tensor, torch.Tensor]  # images (B, C, H, W) in [-1, 1], labels (B,)
+
+
+class DCGANModule(pl.LightningModule):
+    """A generator and a discriminator trained adversarially on D's logits.
+
+    ``g_optimizer`` / ``d_optimizer`` are optimizer factories (Hydra partials) that take the
+    parameters; they are only needed for training. ``conditional``: G and D see the labels
+    (the networks must be built conditional; conf/model/*.yaml pass the switch on). Speed
+    switches (same maths, same checkpoints): ``compile`` (``torch.compile``), ``channels_last``
+    (NHWC). Quality switches (docs/results.md): ``augment`` (DiffAugment policy),
+    ``ema_decay`` / ``ema_warmup`` (an EMA generator, scored beside G), ``bn_sampling``
+    (BatchNorm statistics when sampling).
+    """
+
+    fixed_noise: torch.Tensor  # buffers, registered in __init__
+    fixed_labels: torch.Tensor | None
+    fid_best: torch.Tensor
+    use_ema: torch.Tensor
+
+    def __init__(
+        self,
+        generator: Generator,
+        discriminator: Discriminator,
+        g_optimizer: OptimizerFactory | None = None,
+        d_optimizer: OptimizerFactory | None = None,
+        loss: GANLoss | None = None,
+        conditional: bool = False,
+        n_fixed_samples: int = 64,
+        compile: bool = False,
+        channels_last: bool = False,
+        augment: str | Sequence[str] | None = None,
+        ema_decay: float = 0.0,
+        ema_warmup: int = 0,
+        bn_sampling: str = "batch",
+    ) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.save_hyperparameters(
+            ignore=["generator", "discriminator", "g_optimizer", "d_optimizer", "loss"]
+        )
+        self.loss = loss or GANLoss()
+        # How to rebuild the networks and the loss: checkpoints are self-contained.
+        self.hparams.update(
+            generator=generator.spec(), discriminator=discriminator.spec(), loss=loss_spec(self.loss)
+        )
+        require_bn_mode("bn_sampling", bn_sampling)
+        self.num_classes = require_conditioning(conditional, generator, discriminator)
+        self.generator, self.discriminator = generator, discriminator
+        self.g_optimizer_factory = g_optimizer
+        self.d_optimizer_factory = d_optimizer
+        # ACGAN: an auxiliary classifier on D's features, trained with D (Odena et al. 2017).
+        self.aux_classifier: nn.Linear | None = None
+        if self.loss.ac_weight:
+            if not self.num_classes:
+                raise UserError("loss=acgan needs a conditional model: add model.conditional=true")
+            self.aux_classifier = nn.Linear(discriminator.feature_dim, self.num_classes)
+        self.augment = DiffAugment(augment) if augment else None
+        # The generator's moving average (None: off); sampled and scored beside the raw G.
+        self.generator_ema = ema_of(generator, ema_decay, ema_warmup) if ema_decay else None
+        # Which generator sample() uses: the EMA one while it scores better (or, before any
+        # score, whenever there is one). A buffer, so checkpoints keep the choice.
+        self.register_buffer("use_ema", torch.tensor(self.generator_ema is not None))
+        self.register_fixed_inputs(n_fixed_samples)
+        # FID-style scorer, attached after construction (it needs the data and a trained
+        # extractor); None: no scores. The best FID so far is checkpointed state.
+        self.quality: SampleQuality | None = None
+        self.register_buffer("fid_best", torch.tensor(float("inf")))
+
+    def register_fixed_inputs(self, n: int) -> None:
+        """Noise (and labels) for comparable sample grids across epochs; buffers, so they
+        follow the device and live in checkpoints. Conditional: one row per class, the
+        columns sharing their noise, so a row shows one class in sqrt(n) styles."""
+        if not self.num_classes:
+            self.register_buffer("fixed_noise", torch.randn(n, self.latent_dim))  # (n, Z)
+            self.register_buffer("fixed_labels", None)
+            return
+        columns = max(1, math.isqrt(n))
+        noise = torch.randn(columns, self.latent_dim).repeat(self.num_classes, 1)  # (C*cols, Z)
+        self.register_buffer("fixed_noise", noise)
+        self.register_buffer(
+            "fixed_labels", torch.arange(self.num_classes).repeat_interleave(columns)
+        )
+
+    @property
+    def latent_dim(self) -> int:
+        return self.generator.latent_dim
+
+    @property
+    def grid_columns(self) -> int | None:
+        """Columns of the fixed grid when they mean something (conditional: per class)."""
+        return len(self.fixed_noise) // self.num_classes if self.num_classes else None
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.generator(z, labels)
+
+    def configure_model(self) -> None:
+        if self.hparams["channels_last"]:
+            self.to(memory_format=torch.channels_last)  # only 4-D conv weights change
+        if self.hparams["compile"]:
+            # In place (nn.Module.compile): parameter names and checkpoints stay the same.
+            self.generator.compile()
+            self.discriminator.compile()
+
+    def configure_optimizers(self) -> list[Optimizer]:
+        if self.g_optimizer_factory is None or self.d_optimizer_factory is None:
+            raise UserError("training needs model.g_optimizer and model.d_optimizer in the config")
+        d_params = list(self.discriminator.parameters())
+        if self.aux_classifier is not None:
+            d_params += list(self.aux_classifier.parameters())
+        return [
+            self.g_optimizer_factory(self.generator.parameters()),
+            self.d_optimizer_factory(d_params),
+        ]
+
+    def training_step(self, batch: Batch, batch_idx: int) -> None:
+        real, labels = batch  # (B, C, H, W) in [-1, 1], (B,)
+        if self.hparams["channels_last"]:
+            real = real.contiguous(memory_format=torch.channels_last)
+        cond = labels if self.num_classes else None  # fakes get the batch's labels
+        opt_g, opt_d = cast(list[LightningOptimizer], self.optimizers())
+        z = torch.randn(real.shape[0], self.latent_dim, device=self.device)
+        train_g = (batch_idx + 1) % self.loss.n_critic == 0  # WGAN-GP: n_critic D steps per G
+        with torch.set_grad_enabled(train_g):
+            fake = self.generator(z, cond)  # (B, C, H, W); reused by the G step, so G runs once
+        stats = self._discriminator_step(opt_d, real, fake.detach(), cond, batch_idx)
+        if train_g:
+            stats["train/g_loss"] = self._generator_step(opt_g, fake, cond)
+            if self.generator_ema is not None:
+                self.generator_ema.update_parameters(self.generator)
+        self._stop_if_diverged(stats)
+        if self._logs_this_step():
+            self.log_dict(stats, prog_bar=True)
+
+    def _critic(
+        self, images: torch.Tensor, labels: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D's logits (B,) on images (B, C, H, W), through DiffAugment when it is on, and
+        the auxiliary classifier's class logits (B, classes) with ACGAN (else None)."""
+        images = self.augment(images) if self.augment else images
+        if self.aux_classifier is None:
+            return self.discriminator(images, labels), None
+        features = self.discriminator.embed(images)  # (B, F)
+        return self.discriminator.logits(features, labels), self.aux_classifier(features)
+
+    def _stop_if_diverged(self, stats: dict[str, torch.Tensor]) -> None:
+        # One host sync per step: a NaN must stop the run before any checkpoint saves it.
+        losses = {name: stats[name] for name in ("train/d_loss", "train/g_loss") if name in stats}
+        if not bool(torch.stack(list(losses.values())).isfinite().all()):
+            values = ", ".join(f"{name}={float(value):.4g}" for name, value in losses.items())
+            raise TrainingDiverged(
+                f"training diverged at step {self.global_step}: {values}; the last good "
+                "checkpoint is kept (lower the learning rates to continue)"
+            )
+
+    def on_train_epoch_end(self) -> None:
+        # Runs before the checkpoint callbacks: a non-finite weight is never saved.
+        bad = [name for name, p in self.named_parameters() if not torch.isfinite(p).all()]
+        if bad:
+            raise TrainingDiverged(
+                f"training diverged by step {self.global_step}: non-finite weights in {bad[0]}; "
+                "the last good checkpoint is kept (lower the learning rates to continue)"
+            )
+        if self.trainer.world_size > 1:
+            self.log("train/replica_drift", self._replica_drift(), sync_dist=True)
+
+    def _replica_drift(self) -> torch.Tensor:
+        """Spread over DDP ranks of a weight checksum: 0 while they step in lockstep."""
+        weights = torch.cat([p.detach().double().flatten() for p in self.parameters()])
+        checksum = torch.stack([weights.sum(), weights.square().sum()])  # (2,)
+        gathered = cast(torch.Tensor, self.all_gather(checksum))  # (world_size, 2)
+        return (gathered.max(dim=0).values - gathered.min(dim=0).values).max()
+
+    def _logs_this_step(self) -> bool:
+        """True on the steps whose values Lightning writes (every ``log_every_n_steps``).
+
+        Each ``self.log`` walks Lightning's whole result collection; skipping the steps
+        whose values would be dropped anyway halves the step time of small models on GPU.
+        """
+        connector = getattr(self.trainer, "_logger_connector", None)
+        return bool(getattr(connector, "should_update_logs", True))
+
+    def _discriminator_step(
+        self,
+        opt_d: LightningOptimizer,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+        labels: torch.Tensor | None,
+        batch_idx: int,
+    ) -> dict[str, torch.Tensor]:
+        """One D update on real and detached fake images; G is frozen."""
+        self.toggle_optimizer(opt_d)
+        r1_weight = self.loss.r1_weight_at(batch_idx)
+        if r1_weight:
+            real = real.detach().requires_grad_(True)  # R1 differentiates D(real) by real
+        real_logits, real_classes = self._critic(real, labels)  # (B,), (B, classes) | None
+        fake_logits, fake_classes = self._critic(fake, labels)
+        d_loss = self.loss.discriminator(real_logits, fake_logits)
+        if r1_weight:
+            d_loss = d_loss + 0.5 * r1_weight * r1_penalty(real_logits, real)
+        if self.loss.gp_weight:
+            critic = self.discriminator if labels is None else lambda x: self.discriminator(x, labels)
+            d_loss = d_loss + self.loss.gp_weight * gradient_penalty(critic, real, fake)
+        if real_classes is not None and fake_classes is not None and labels is not None:
+            aux = F.cross_entropy(real_classes, labels) + F.cross_entropy(fake_classes, labels)
+            d_loss = d_loss + self.loss.ac_weight * aux
+        opt_d.zero_grad()
+        self.manual_backward(d_loss)
+        opt_d.step()
+        self.untoggle_optimizer(opt_d)
+        return {
+            "train/d_loss": d_loss.detach(),
+            "train/d_real": torch.sigmoid(real_logits.detach()).mean(),
+            "train/d_fake": torch.sigmoid(fake_logits.detach()).mean(),
+        }
+
+    def _generator_step(
+        self, opt_g: LightningOptimizer, fake: torch.Tensor, labels: torch.Tensor | None
+    ) -> torch.Tensor:
+        """One G update through D (e.g. non-saturating BCE: fake labelled real); D is frozen."""
+        self.toggle_optimizer(opt_g)
+        logits, classes = self._critic(fake, labels)
+        g_loss = self.loss.generator(logits)
+        if classes is not None and labels is not None:  # ACGAN: G makes fakes D can classify
+            g_loss = g_loss + self.loss.ac_weight * F.cross_entropy(classes, labels)
+        opt_g.zero_grad()
+        self.manual_backward(g_loss)
+        opt_g.step()
+        self.untoggle_optimizer(opt_g)
+        return g_loss.detach()
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        # D's belief on held-out real images vs fresh fakes: a gap between train/d_real and
+        # val/d_real shows D memorising the (small) training set.
+        real, labels = batch
+        cond = labels if self.num_classes else None
+        fake = self.sample(torch.randn(real.shape[0], self.latent_dim, device=self.device), cond)
+        self.log_dict(
+            {
+                "val/d_real": torch.sigmoid(self.discriminator(real, cond)).mean(),
+                "val/d_fake": torch.sigmoid(self.discriminator(fake, cond)).mean(),
+            },
+            sync_dist=True,  # averaged over DDP ranks (a no-op in one process)
+        )
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Runs before the weights load: a checkpoint of another architecture fails with one
+        # line (train() checks this earlier too; this covers trainer.fit(..., ckpt_path)).
+        upgrade_checkpoint(checkpoint)
+        require_same_architecture(checkpoint, self.hparams, self.state_dict())
+        fill_optional_state(checkpoint["state_dict"], self.state_dict())
+
+    def on_fit_start(self) -> None:
+        if self.quality is not None:
+            self.quality.to(self.device)
+            self.quality.shard(self.global_rank, self.trainer.world_size)
+
+    def on_validation_epoch_end(self) -> None:
+        if self.quality is None or self.trainer.sanity_checking:
+            return
+        scores = self._score(ema=False)
+        extra = {"fid_raw": scores["fid"]}
+        if self.generator_ema is not None:
+            ema_scores = self._score(ema=True)
+            extra["fid_ema"] = ema_scores["fid"]
+            self.use_ema.fill_(ema_scores["fid"] < scores["fid"])
+            scores = ema_scores if self.use_ema else scores  # the run reports the better one
+        extra["uses_ema"] = float(self.use_ema)
+        self.fid_best.fill_(min(float(self.fid_best), scores["fid"]))
+        # Every rank holds the same scores (computed over all ranks' samples); sync_dist
+        # only tells Lightning so.
+        logged = {f"val/{name}": value for name, value in {**scores, **extra}.items()}
+        self.log_dict(logged, sync_dist=True)
+        self.log("val/fid_best", self.fid_best, sync_dist=True)
+
+    def _score(self, ema: bool) -> dict[str, float]:
+        assert self.quality is not None
+        return self.quality.score(self._sampler(ema), self.latent_dim, self.device, self.num_classes)
+
+    def _sampler(self, ema: bool) -> Sampler:
+        generator = self.generator_ema.module if ema and self.generator_ema else self.generator
+        bn = self.hparams["bn_sampling"]
+        return lambda noise, labels=None: generate(generator, noise, labels, bn)
+
+    def sample(self, noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """noise (N, latent_dim) [, labels (N,)] -> images (N, C, H, W) in [-1, 1].
+
+        From the EMA generator while it scores better (``use_ema``), else the raw one, with
+        BatchNorm statistics as ``bn_sampling`` says. The model's state is unchanged.
+        """
+        return self._sampler(ema=bool(self.use_ema))(noise, labels)
+
+
+def require_conditioning(conditional: bool, generator: Generator, discriminator: Discriminator) -> int:
+    """The class count both networks condition on (0: unconditional); they must agree."""
+    classes = {generator.num_classes, discriminator.num_classes}
+    if len(classes) > 1 or bool(generator.num_classes) != bool(conditional):
+        raise UserError(
+            f"conditional={conditional} but the generator conditions on {generator.num_classes} "
+            f"classes and the discriminator on {discriminator.num_classes}; build both with "
+            "conditional and num_classes from the model config (conf/model/*.yaml)"
+        )
+    return generator.num_classes
