@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -14,6 +15,8 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
 from dcgan_lab.cli.common import config_dir
+from dcgan_lab.models import KerasDiscriminator, KerasGenerator
+from dcgan_lab.training.module import DCGANModule
 
 CONF = Path(config_dir())
 
@@ -63,4 +66,27 @@ def run_cli(
         capture_output=True,
         text=True,
         timeout=timeout,
+    )
+
+
+def keras_module(
+    width: int = 8,
+    latent_dim: int = 16,
+    num_classes: int = 0,
+    dropout: float = 0.3,
+    spectral_norm: bool = False,
+    fused_upsample: bool = False,
+    image_size: int = 28,
+    **module_options: Any,
+) -> DCGANModule:
+    """A DCGANModule on the keras networks, built as conf/model/keras.yaml builds them."""
+    conditioning = {"conditional": bool(num_classes), "num_classes": num_classes or None}
+    generator = KerasGenerator(
+        latent_dim, width, image_size=image_size, fused_upsample=fused_upsample, **conditioning
+    )
+    discriminator = KerasDiscriminator(
+        width, dropout, image_size=image_size, spectral_norm=spectral_norm, **conditioning
+    )
+    return DCGANModule(
+        generator, discriminator, conditional=bool(num_classes), **module_options
     )

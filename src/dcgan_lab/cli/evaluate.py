@@ -14,18 +14,21 @@ from dcgan_lab.runs.checkpoints import find_checkpoints
 from dcgan_lab.cli.common import config_dir, exit_on_user_error, run_with_clear_errors
 from dcgan_lab.data.datamodule import ImageDataModule, to_signed_unit
 from dcgan_lab.errors import UserError
+from dcgan_lab.metrics.conditional import conditional_scores
 from dcgan_lab.metrics.quality import SampleQuality
+from dcgan_lab.runs.run_dir import RunDir
 from dcgan_lab.cli.sample import load_module
 
 COLUMNS = [
-    "generator", "bn_sampling",
-    "fid", "floor_fid", "kid_mean", "kid_std", "is", "n_fake", "n_real", "floor_n", "extractor_acc"
+    "generator", "bn_sampling", "fid", "floor_fid", "kid_mean", "kid_std", "is",
+    "label_accuracy", "intra_fid", "n_fake", "n_real", "floor_n", "extractor_acc",
 ]  # fmt: skip
 
 
 def run_data(ckpt: Path) -> ImageDataModule:
     """The datamodule the checkpoint's run trained on (from its resolved config.yaml)."""
-    config = ckpt.parent.parent / "config.yaml"
+    run = RunDir.of_checkpoint(ckpt)
+    config = run.config if run is not None else ckpt.parent / "config.yaml"
     if not config.is_file():
         raise UserError(f"{config} not found: dcgan-eval reads the run's data from it")
     return hydra.utils.instantiate(OmegaConf.load(config).data)
@@ -53,17 +56,23 @@ def evaluate(
     generator: str = "auto",
 ) -> dict[str, Any]:
     data = run_data(ckpt)
-    if data.name not in cache:  # one scorer (extractor + real statistics) per dataset
+    key = repr(data.source)  # one scorer (extractor + real statistics) per dataset
+    if key not in cache:
         quality, info = hydra.utils.instantiate(metrics_cfg)(data)
-        cache[data.name] = (quality, info, real_floor(quality, data))
-    quality, info, floor = cache[data.name]
+        cache[key] = (quality, info, real_floor(quality, data))
+    quality, info, floor = cache[key]
     module = load_module(ckpt, bn_sampling, generator).eval()
-    scores = quality.score(module.sample, module.latent_dim, torch.device("cpu"))
-    accuracy = info.accuracy if info is not None else None
+    device = torch.device("cpu")
+    scores = quality.score(module.sample, module.latent_dim, device, module.num_classes)
+    if module.num_classes:
+        scores |= conditional_scores(
+            quality, module.sample, module.latent_dim, module.num_classes, device
+        )
     sampler = {"generator": "ema" if module.use_ema else "raw",
                "bn_sampling": module.hparams["bn_sampling"]}  # fmt: skip
-    return {"checkpoint": str(ckpt), "data": data.name, **sampler, **scores, **floor,
-            "extractor_acc": accuracy}  # fmt: skip
+    extractor = {"extractor": info.id if info else metrics_cfg.features,
+                 "extractor_acc": info.accuracy if info else None}  # fmt: skip
+    return {"checkpoint": str(ckpt), "data": data.name, **sampler, **scores, **floor, **extractor}
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:

@@ -1,4 +1,5 @@
-"""``dcgan-features data=...``: train and cache the dataset's FID feature extractor."""
+"""``dcgan-features data=...``: train and cache the dataset's FID feature extractor
+(a classifier for labelled data, an autoencoder for unlabelled)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from dcgan_lab.metrics.extractor import cache_stem
 def hydra_main(cfg: DictConfig) -> None:
     data = hydra.utils.instantiate(cfg.data)
     _, info = extractor_for(data, cfg.metrics.cache_dir, cfg.metrics.extractor_steps, cfg.retrain)
-    path = cache_stem(cfg.metrics.cache_dir, data.name, info.n_train)
-    print(f"{info.dataset}: held-out accuracy {info.accuracy:.4f} ({path}.pt)")
+    path = cache_stem(cfg.metrics.cache_dir, info)
+    print(f"{info.dataset}: {info.describe()} ({path}.pt)")
 
 
 def main() -> None:

@@ -23,10 +23,9 @@ def to_nchw(images: np.ndarray, what: str = "the image array") -> np.ndarray:
     elif images.ndim == 4:
         first = images.shape[1] in CHANNEL_COUNTS
         last = images.shape[3] in CHANNEL_COUNTS
-        if first and last and images.shape[2] != images.shape[3]:
-            first = False  # (N, C, H, W) would be a non-square image with H != W ...
-        if first and last and images.shape[1] != images.shape[2]:
-            last = False  # ... and (N, H, W, C) one with H != W: prefer the square reading
+        if first and last:  # both fit: take the reading whose image is square, if just one is
+            first = images.shape[2] == images.shape[3]
+            last = images.shape[1] == images.shape[2]
         if first == last:
             raise UserError(
                 f"{what} has shape {images.shape}: cannot tell its channel axis; "

@@ -9,7 +9,7 @@ from dcgan_lab.errors import UserError
 from dcgan_lab.metrics.classifier import FrozenView
 from dcgan_lab.metrics.extractor import Extractor, ExtractorInfo, load_or_train
 from dcgan_lab.metrics.inception import inception_space
-from dcgan_lab.metrics.quality import FeatureSpace, SampleQuality
+from dcgan_lab.metrics.quality import FeatureSpace, SampleQuality, check_settings
 
 FEATURES = ("classifier", "inception")
 
@@ -61,11 +61,14 @@ def build_sample_quality(
     """SampleQuality with the held-out split (first ``n_real`` images) as the real set."""
     if features not in FEATURES:
         raise UserError(f"metrics.features={features!r}: choose one of {', '.join(FEATURES)}")
+    check_settings(n_fake, every_n_epochs, kid_subsets, kid_subset_size)
     info = None
     if features == "classifier":
         space, info = classifier_space(data, cache_dir, extractor_steps)
     else:
         space = inception_space()
     quality = SampleQuality(space, n_fake, kid_subsets, kid_subset_size, every_n_epochs)
-    quality.set_real(to_signed_unit(data.loaded().val_images[:n_real]))
+    splits = data.loaded()
+    labels = splits.val_labels[:n_real] if splits.num_classes else None
+    quality.set_real(to_signed_unit(splits.val_images[:n_real]), labels)
     return quality, info

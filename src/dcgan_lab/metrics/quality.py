@@ -52,8 +52,7 @@ class SampleQuality:
         every_n_epochs: int = 1,
         seed: int = 1234,
     ) -> None:
-        if n_fake < 2 or every_n_epochs < 1:
-            raise UserError("metrics.n_fake must be >= 2 and metrics.every_n_epochs >= 1")
+        check_settings(n_fake, every_n_epochs, kid_subsets, kid_subset_size)
         self.space = space
         self.n_fake = n_fake
         self.kid_subset_size = kid_subset_size
@@ -72,6 +71,7 @@ class SampleQuality:
                 else None
             )
         self.real_images = torch.empty(0)
+        self.real_labels: torch.Tensor | None = None  # (n_real,), for per-class scores
         self.rank, self.world_size = 0, 1
 
     @property
@@ -87,9 +87,13 @@ class SampleQuality:
     def n_real(self) -> int:
         return len(self.real_images)
 
-    def set_real(self, images: torch.Tensor, batch_size: int = 500) -> None:
-        """The real set (N, C, H, W) in [-1, 1]: this rank's shard enters the statistics."""
+    def set_real(
+        self, images: torch.Tensor, labels: torch.Tensor | None = None, batch_size: int = 500
+    ) -> None:
+        """The real set (N, C, H, W) in [-1, 1] [and its labels (N,)]: this rank's shard
+        enters the statistics."""
         self.real_images = images
+        self.real_labels = labels
         for metric in (self.fid, self.kid):  # real states too (reset_real_features=False)
             metric.reset_real_features = True
             metric.reset()
@@ -105,7 +109,7 @@ class SampleQuality:
         """Score as rank ``rank`` of ``world_size`` processes (real statistics re-sharded)."""
         if (rank, world_size) != (self.rank, self.world_size):
             self.rank, self.world_size = rank, world_size
-            self.set_real(self.real_images)
+            self.set_real(self.real_images, self.real_labels)
 
     @torch.no_grad()
     def add_fake(self, images: torch.Tensor) -> None:
@@ -176,6 +180,21 @@ class SampleQuality:
             else:
                 self.add_fake(generate(z, labels[start : start + batch_size].to(device)))
         return self.compute()
+
+
+def check_settings(n_fake: int, every_n_epochs: int, kid_subsets: int, kid_subset_size: int) -> None:
+    """The ``metrics.*`` counts, checked before anything (the extractor) is trained."""
+    for key, value, minimum, example in (
+        ("n_fake", n_fake, 2, 1000),
+        ("every_n_epochs", every_n_epochs, 1, 1),
+        ("kid_subsets", kid_subsets, 1, 50),
+        ("kid_subset_size", kid_subset_size, 2, 500),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise UserError(
+                f"metrics.{key}={value!r} must be an integer >= {minimum} "
+                f"(e.g. metrics.{key}={example})"
+            )
 
 
 def fixed_inputs(

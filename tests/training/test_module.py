@@ -8,6 +8,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
+from tests.conftest import keras_module
 from dcgan_lab.data import ImageDataModule
 from dcgan_lab.data.sources import RandomImages
 from dcgan_lab.training.module import DCGANModule
@@ -24,7 +25,7 @@ def changed(before: dict[str, torch.Tensor], module: torch.nn.Module) -> list[st
 def make_module() -> DCGANModule:
     torch.manual_seed(0)
     adam = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
-    return DCGANModule(width=8, latent_dim=16, g_optimizer=adam, d_optimizer=adam)
+    return keras_module(width=8, latent_dim=16, g_optimizer=adam, d_optimizer=adam)
 
 
 def fit_one_batch(module: DCGANModule, log_every_n_steps: int = 1) -> None:

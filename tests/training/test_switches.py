@@ -9,6 +9,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
+from tests.conftest import keras_module
 from dcgan_lab.data import ImageDataModule
 from dcgan_lab.data.sources import RandomImages
 from dcgan_lab.training.module import DCGANModule
@@ -18,7 +19,7 @@ from dcgan_lab.models.upsample_conv import NearestUpsampleConv2d
 def module(**switches: Any) -> DCGANModule:
     torch.manual_seed(0)
     adam = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
-    return DCGANModule(width=8, latent_dim=16, g_optimizer=adam, d_optimizer=adam, **switches)
+    return keras_module(width=8, latent_dim=16, g_optimizer=adam, d_optimizer=adam, **switches)
 
 
 def fit(model: DCGANModule, **trainer_kwargs: object) -> pl.Trainer:

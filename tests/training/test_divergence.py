@@ -18,7 +18,7 @@ from dcgan_lab.data.sources import RandomImages
 from dcgan_lab.errors import TrainingDiverged
 from dcgan_lab.training.module import DCGANModule
 from dcgan_lab.report.collect import read_sweep
-from tests.conftest import CONF, run_cli
+from tests.conftest import CONF, keras_module, run_cli
 
 
 class PoisonAt(pl.Callback):
@@ -39,7 +39,7 @@ def test_nan_stops_at_once_and_keeps_the_last_good_checkpoint(
 ) -> None:
     torch.manual_seed(0)
     adam = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
-    module = DCGANModule(width=4, latent_dim=8, g_optimizer=adam, d_optimizer=adam)
+    module = keras_module(width=4, latent_dim=8, g_optimizer=adam, d_optimizer=adam)
     checkpoint = hydra.utils.instantiate(
         OmegaConf.load(CONF / "callbacks" / "default.yaml").model_checkpoint, dirpath=tmp_path
     )  # the project's own checkpoint settings

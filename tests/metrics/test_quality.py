@@ -19,15 +19,7 @@ from dcgan_lab.metrics.classifier import FrozenView
 from dcgan_lab.metrics.extractor import load_or_train
 from dcgan_lab.metrics.quality import SampleQuality
 
-STEPS = 400  # ~98% held-out accuracy on mnist5k in about 10 s
-
-
-@pytest.fixture(scope="module")
-def mnist5k(tmp_path_factory: pytest.TempPathFactory):
-    data = ImageDataModule(Mnist5k(), name="mnist5k")
-    cache = tmp_path_factory.mktemp("cache")
-    classifier, info = load_or_train("mnist5k", data.loaded(), cache, STEPS)
-    return data, classifier, info, cache
+from tests.metrics.conftest import STEPS
 
 
 def quality_for(mnist5k, n_fake: int = 500, **kwargs) -> SampleQuality:

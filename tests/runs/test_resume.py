@@ -103,7 +103,7 @@ def test_resume_by_cli_continues_the_run_dir_csv_and_wandb_run(tmp_path: Path) -
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     (run,) = [p.parent for p in tmp_path.glob("outputs/runs/*/*/checkpoints")]
     state = final_state(run)
-    assert state["epoch"] == 2 and state["hyper_parameters"]["width"] == 32
+    assert state["epoch"] == 2 and state["hyper_parameters"]["generator"]["width"] == 32
     overrides = OmegaConf.load(run / ".hydra" / "overrides.yaml")  # the next resume's base
     assert "width=narrow" in overrides and "trainer.max_epochs=3" in overrides
     epochs = [line.split(",")[0] for line in (run / "csv" / "metrics.csv").read_text().split()]

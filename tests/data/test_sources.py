@@ -50,7 +50,7 @@ def test_mnist5k_is_read_as_package_data_with_a_fixed_holdout() -> None:
 @pytest.mark.skipif(not FASHION.is_dir(), reason="needs Debian's dataset-fashion-mnist")
 def test_idx_reader_on_the_real_fashion_mnist_files() -> None:
     images, labels = read_idx_pair(
-        FASHION / "t10k-images-idx3-ubyte.gz", FASHION / "t10k-labels-idx1-ubyte.gz", 28
+        FASHION / "t10k-images-idx3-ubyte.gz", FASHION / "t10k-labels-idx1-ubyte.gz"
     )
     assert images.shape == (10_000, 28, 28) and labels.shape == (10_000,)
     assert images.dtype == np.uint8 and set(np.unique(labels)) == set(range(10))
@@ -92,15 +92,14 @@ def test_idx_reader_rejects_bad_gzip_and_missing_files(tmp_path: Path) -> None:
         read_idx(tmp_path / "nope.gz", ndim=3)
 
 
-def test_idx_pair_checks_counts_and_image_size(tmp_path: Path) -> None:
+def test_idx_pair_checks_counts_and_keeps_the_files_size(tmp_path: Path) -> None:
     images, labels = tmp_path / "i", tmp_path / "l"
     images.write_bytes(idx_bytes(np.zeros((3, 28, 28))))
     labels.write_bytes(idx_bytes(np.zeros(4)))
     with pytest.raises(UserError, match=r"3 images but .* 4 labels"):
-        read_idx_pair(images, labels, 28)
+        read_idx_pair(images, labels)
     images.write_bytes(idx_bytes(np.zeros((4, 32, 32))))
-    with pytest.raises(UserError, match=r"32x32 images but data\.image_size=28"):
-        read_idx_pair(images, labels, 28)
+    assert read_idx_pair(images, labels)[0].shape == (4, 32, 32)  # the datamodule resizes
 
 
 def test_idx_dataset_reads_a_directory_and_reports_missing_files(tmp_path: Path) -> None:
@@ -155,13 +154,25 @@ def test_offline_download_fails_at_once_saying_where_to_put_the_files(tmp_path: 
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("", "rows of 784"), ("1,2,x\n", "numeric CSV"), ("1,2,3\n", "rows of 784")],
+    [
+        ("", "rows of S\\*S pixels"),
+        ("1,2,x\n", "numeric CSV"),
+        ("1,2,3\n", r"rows of S\*S pixels .* not 3 values"),
+        ("300,0,0,0,1\n", "outside 0..255"),
+    ],
 )
 def test_digit_csv_rejects_empty_and_malformed_files(tmp_path: Path, content, message) -> None:
     path = tmp_path / "digits.csv"
     path.write_text(content)
     with pytest.raises(UserError, match=message):
-        read_digit_csv(path, 28)
+        read_digit_csv(path)
+
+
+def test_digit_csv_rows_of_any_square_size(tmp_path: Path) -> None:
+    path = tmp_path / "digits.csv"
+    path.write_text("0,0,0,255,3\n10,20,30,40,7\n")  # 2x2 images
+    images, labels = read_digit_csv(path)
+    assert images.shape == (2, 2, 2) and labels.tolist() == [3, 7]
 
 
 def test_datamodule_serves_shuffled_full_batches_scaled_to_signed_unit() -> None:

@@ -13,6 +13,7 @@ import pytorch_lightning as pl
 import torch
 
 import dcgan_lab.training.module as gan_module
+from tests.conftest import keras_module
 from dcgan_lab.training.augment import DiffAugment, cutout, translation
 from dcgan_lab.runs.checkpoints import find_checkpoints
 from dcgan_lab.data import ImageDataModule
@@ -29,7 +30,8 @@ from dcgan_lab.training.losses import (
     gradient_penalty,
     r1_penalty,
 )
-from dcgan_lab.models import Discriminator, Generator, add_spectral_norm
+from dcgan_lab.models import KerasDiscriminator, KerasGenerator
+from dcgan_lab.models.base import add_spectral_norm
 from dcgan_lab.report.collect import Job
 from dcgan_lab.report.seeds import summarise_seeds
 from dcgan_lab.training.sampling import generate
@@ -104,7 +106,7 @@ def test_r1_weight_flattens_d_around_real_images() -> None:
     def trained(r1_weight: float) -> DCGANModule:
         torch.manual_seed(0)
         fast = partial(torch.optim.Adam, lr=2e-3, betas=(0.5, 0.999))  # D learns in 40 steps
-        model = DCGANModule(width=8, latent_dim=16, g_optimizer=fast, d_optimizer=fast,
+        model = keras_module(width=8, latent_dim=16, g_optimizer=fast, d_optimizer=fast,
                             loss=GANLoss(r1_weight=r1_weight))  # fmt: skip
         fit(model, steps=40)
         return model
@@ -133,7 +135,7 @@ def test_lazy_r1_penalises_every_nth_d_step_at_n_times_the_weight(
 
 def test_spectral_norm_bounds_every_discriminator_layer() -> None:
     torch.manual_seed(0)
-    d = Discriminator(width=8)
+    d = KerasDiscriminator(width=8)
     d.apply(add_spectral_norm)
     layers: list[Any] = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)]
     with torch.no_grad():
@@ -150,7 +152,7 @@ def test_spectral_norm_bounds_every_discriminator_layer() -> None:
 
 def test_ema_follows_the_closed_form_and_warms_up() -> None:
     torch.manual_seed(0)
-    g = Generator(latent_dim=4, width=2)
+    g = KerasGenerator(latent_dim=4, width=2)
     ema = ema_of(g, decay=0.9, warmup=0)
     start = [p.detach().clone() for p in g.parameters()]
     ema.update_parameters(g)  # the first update copies
@@ -178,7 +180,7 @@ def test_ema_follows_the_closed_form_and_warms_up() -> None:
 def module(**options: Any) -> DCGANModule:
     torch.manual_seed(0)
     adam = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
-    return DCGANModule(width=8, latent_dim=16, g_optimizer=adam, d_optimizer=adam, **options)
+    return keras_module(width=8, latent_dim=16, g_optimizer=adam, d_optimizer=adam, **options)
 
 
 def fit(model: DCGANModule, steps: int) -> None:
@@ -218,13 +220,13 @@ def test_diffaugment_feeds_d_augmented_images_with_gradients() -> None:
     model = module(augment=["translation", "cutout"])
     model.eval()  # dropout off: any difference comes from the augmentation
     images = torch.zeros(16, 1, 28, 28, requires_grad=True)
-    first, second = model._critic(images), model._critic(images)
+    first, second = model._critic(images, None)[0], model._critic(images, None)[0]
     assert not torch.equal(first, second)
     first.sum().backward()
     assert images.grad is not None and images.grad.abs().sum() > 0
     plain = module()
     plain.eval()
-    assert torch.equal(plain._critic(images), plain._critic(images))
+    assert torch.equal(plain._critic(images, None)[0], plain._critic(images, None)[0])
 
 
 def test_translation_and_cutout_move_and_blank_with_background() -> None:
@@ -243,7 +245,7 @@ def test_translation_and_cutout_move_and_blank_with_background() -> None:
 
 def test_bn_sampling_modes_differ_and_standing_does_not_depend_on_batch_mates() -> None:
     torch.manual_seed(0)
-    g = Generator(latent_dim=8, width=4)
+    g = KerasGenerator(latent_dim=8, width=4)
     with torch.no_grad():  # running statistics far from any batch's
         for m in g.modules():
             if isinstance(m, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d):
@@ -251,16 +253,16 @@ def test_bn_sampling_modes_differ_and_standing_does_not_depend_on_batch_mates() 
                 m.running_mean.add_(3.0)
     before = {k: v.clone() for k, v in g.state_dict().items()}
     noise = torch.randn(32, 8)
-    batch, running, standing = (generate(g, noise, mode) for mode in ("batch", "running",
+    batch, running, standing = (generate(g, noise, bn=mode) for mode in ("batch", "running",
                                                                        "standing"))  # fmt: skip
     assert not torch.allclose(batch, running, atol=1e-3)
     assert not torch.allclose(standing, running, atol=1e-3)
-    alone = generate(g, noise[:1], "standing")
+    alone = generate(g, noise[:1], bn="standing")
     assert torch.allclose(alone, standing[:1], atol=1e-5)  # independent of the batch
-    assert not torch.allclose(generate(g, noise[:2], "batch")[:1], batch[:1], atol=1e-3)
+    assert not torch.allclose(generate(g, noise[:2], bn="batch")[:1], batch[:1], atol=1e-3)
     assert all(torch.equal(before[k], v) for k, v in g.state_dict().items())
     with pytest.raises(UserError, match="choose one of batch, running, standing"):
-        generate(g, noise, "keras")
+        generate(g, noise, bn="keras")
 
 
 def test_sample_and_eval_prefer_a_runs_best_checkpoint(tmp_path: Path) -> None:

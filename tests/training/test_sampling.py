@@ -4,13 +4,13 @@ import numpy as np
 import torch
 
 from dcgan_lab.images import make_grid, to_uint8
-from dcgan_lab.models import Generator
+from dcgan_lab.models import KerasGenerator
 from dcgan_lab.training.sampling import batch_statistics, generate
 
 
 def test_generate_uses_batch_statistics_and_leaves_the_model_unchanged() -> None:
     torch.manual_seed(0)
-    g = Generator(latent_dim=8, width=4)
+    g = KerasGenerator(latent_dim=8, width=4)
     g.eval()
     before = {k: v.clone() for k, v in g.state_dict().items()}
     noise = torch.randn(10, 8)

@@ -18,9 +18,13 @@ from tests.conftest import CONF
 
 # Groups that are composed through another key; every other conf/ folder is a group.
 SPECIAL = {"hydra", "paths"}
-GROUP_OVERRIDE = {"optimizer": "optimizer@model.d_optimizer", "loss": "loss@model.loss"}
-# On a machine without GPUs the GPU trainers are composed as one CPU process.
-EXTRA = {("trainer", "ddp"): ["trainer.devices=1"]}
+GROUP_OVERRIDE = {"optimizer": "optimizer@model.d_optimizer"}
+EXTRA = {
+    ("trainer", "ddp"): ["trainer.devices=1"],  # without GPUs: composed as one CPU process
+    ("model", "dcgan"): ["data.image_size=32"],  # the DCGAN networks need a power-of-two side
+    ("loss", "acgan"): ["model.conditional=true"],  # ACGAN trains a conditional model
+    ("data", "folder"): ["data.source.root=/nonexistent"],  # read only by train()
+}
 
 
 def group_options() -> list[tuple[str, str]]:
@@ -35,6 +39,8 @@ def group_options() -> list[tuple[str, str]]:
 def test_every_group_has_options() -> None:
     groups = {g for g, _ in group_options()}
     assert {"data", "model", "optimizer", "width", "dropout", "latent", "trainer"} <= groups
+    assert {"keras", "dcgan"} <= {o for g, o in group_options() if g == "model"}
+    assert {"folder", "cifar10", "mnist5k"} <= {o for g, o in group_options() if g == "data"}
     assert {"logger", "callbacks", "experiment"} <= groups
 
 
@@ -61,9 +67,18 @@ def test_option_composes_and_instantiates(compose_train, group: str, option: str
 @pytest.mark.parametrize(
     ("overrides", "key", "expected"),
     [
-        (["width=narrow"], "model.width", 32),
-        (["width=wide"], "model.width", 128),
-        (["model.width=48"], "model.width", 48),
+        (["width=narrow"], "model.generator.width", 32),
+        (["width=narrow"], "model.discriminator.width", 32),
+        (["width=wide", "model=dcgan"], "model.discriminator.width", 128),
+        (["model.generator.width=48"], "model.generator.width", 48),
+        (["model=dcgan", "dropout=none"], "model.discriminator.dropout", 0.0),
+        (["model=dcgan", "latent=base"], "model.generator.latent_dim", 100),
+        (["model.conditional=true"], "model.generator.conditional", True),
+        (["model.conditional=true"], "model.discriminator.conditional", True),
+        ([], "model.generator.num_classes", 10),
+        (["loss=acgan"], "model.loss.ac_weight", 1.0),
+        (["data=cifar10"], "data.channels", 3),
+        (["data=folder"], "data.num_classes", None),
         (["dropout=none"], "model.discriminator.dropout", 0.0),
         (["dropout=high"], "model.discriminator.dropout", 0.5),
         (["model.discriminator.dropout=0.1"], "model.discriminator.dropout", 0.1),
@@ -123,7 +138,10 @@ def test_separate_widths_and_optimizers_per_network(compose_train) -> None:
 def test_defaults_are_reference_networks_with_compact_latent(compose_train, tmp_path: Path) -> None:
     cfg = compose_train()
     assert cfg.data.source._target_.endswith("Mnist5k")
-    assert (cfg.model.width, cfg.model.discriminator.dropout) == (64, 0.3)
+    assert cfg.model.generator._target_.endswith("KerasGenerator")
+    assert (cfg.model.generator.width, cfg.model.discriminator.width) == (64, 64)
+    assert cfg.model.discriminator.dropout == 0.3
+    assert cfg.model.conditional is False
     assert cfg.model.generator.latent_dim == 16  # latent=compact: the default's one change to the nets
     assert cfg.data.batch_size == 8  # small batches: more updates per CPU second
     assert set(cfg.logger) == {"csv", "wandb"}
@@ -136,7 +154,7 @@ def test_reference_experiment_is_the_plain_tutorial_recipe(compose_train) -> Non
     assert model.generator_ema is None and model.augment is None
     assert type(model.loss) is GANLoss and model.loss.label_smoothing == 0.0
     assert model.loss.r1_weight == 0.0
-    assert model.hparams["bn_sampling"] == "running" and not model.hparams["spectral_norm"]
+    assert model.hparams["bn_sampling"] == "running" and not model.hparams["discriminator"]["spectral_norm"]
 
 
 def test_metrics_none_drops_scoring_and_the_best_fid_checkpoint(compose_train) -> None:

@@ -14,8 +14,8 @@ import torch
 
 from dcgan_lab.cli import sample, train
 from dcgan_lab.training.module import DCGANModule
-from tests.conftest import run_cli
-from tests.test_data import idx_bytes
+from tests.conftest import keras_module, run_cli
+from tests.data.test_sources import idx_bytes
 
 
 def tree_digest(root: Path) -> str:
@@ -51,7 +51,6 @@ def build_bad_inputs(root: Path) -> None:
     write_idx_dir(root / "idx_truncated", images_file=gzip.compress(good[:6]))
     write_idx_dir(root / "idx_magic", images_file=gzip.compress(b"\x00\x00\x0d\x03" + good[4:]))
     write_idx_dir(root / "idx_count", n_labels=7)
-    write_idx_dir(root / "idx_size", side=32)
     write_idx_dir(root / "idx_short", images_file=gzip.compress(good[:-100]))
     write_idx_dir(root / "idx_gzip", images_file=b"not gzip at all")
     (root / "empty_dir").mkdir()
@@ -104,9 +103,9 @@ def run_main(entry, args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
     return int(exit_info.value.code or 0)
 
 
-def save_checkpoint(path: Path) -> None:
+def save_checkpoint(path: Path, num_classes: int = 0) -> None:
     """A checkpoint of a small module in Lightning's format (the e2e test uses a trained one)."""
-    module = DCGANModule(width=4, latent_dim=8)
+    module = keras_module(width=4, latent_dim=8, num_classes=num_classes)
     torch.save(
         {
             "state_dict": module.state_dict(),
@@ -125,7 +124,6 @@ BAD_TRAIN_INPUTS = [
     ([FASHION, "data.source.root={tmp}/idx_truncated"], "is truncated"),
     ([FASHION, "data.source.root={tmp}/idx_magic"], "is not an IDX file of 3-D unsigned bytes"),
     ([FASHION, "data.source.root={tmp}/idx_count"], "the two files do not belong together"),
-    ([FASHION, "data.source.root={tmp}/idx_size"], "holds 32x32 images but data.image_size=28"),
     ([FASHION, "data.source.root={tmp}/idx_short"], "the file is truncated or corrupt"),
     ([FASHION, "data.source.root={tmp}/idx_gzip"], "replace it with a good copy"),
     ([FASHION, "data.source.root={tmp}/empty_dir"], "fashion_mnist files not found: put"),
@@ -135,15 +133,15 @@ BAD_TRAIN_INPUTS = [
         "cannot download mnist",
     ),
     # CSV digits
-    ([CSV + "empty.csv"], "must have rows of 784 pixels plus a label"),
+    ([CSV + "empty.csv"], "must have rows of S*S pixels (a square image) plus a label"),
     ([CSV + "words.csv"], "cannot parse {tmp}/words.csv as numeric CSV"),
-    ([CSV + "columns.csv"], "must have rows of 784 pixels plus a label"),
+    ([CSV + "columns.csv"], "must have rows of S*S pixels (a square image) plus a label"),
     ([CSV + "range.csv"], "has pixel values outside 0..255"),
     ([CSV + "a_directory.csv"], "Is a directory"),
     ([CSV + "missing.csv"], "missing data file {tmp}/missing.csv"),
     # config groups and values
     (["width=huge"], "unknown width 'huge'; choose one of: base, narrow, wide"),
-    (["data=foo"], "unknown data 'foo'; choose one of: fashion_mnist, mnist, mnist5k, random"),
+    (["data=foo"], "unknown data 'foo'; choose one of: cifar10, fashion_mnist, folder, mnist"),
     (["dropout=max"], "unknown dropout 'max'"),
     (["latent=tiny"], "unknown latent 'tiny'"),
     (["optimizer@model.d_optimizer=adagrad"], "unknown optimizer 'adagrad'"),
@@ -151,7 +149,8 @@ BAD_TRAIN_INPUTS = [
     (["model.discriminator.dropout=1.5"], "model.discriminator.dropout=1.5 must be a number in [0, 1)"),
     (["model.discriminator.dropout=1.0"], "model.discriminator.dropout=1.0 must be a number in [0, 1)"),
     (["model.discriminator.dropout=-0.1"], "model.discriminator.dropout=-0.1 must be a number in [0, 1)"),
-    (["model.width=0"], "model.width=0 must be a positive integer"),
+    (["model.generator.width=0"], "model.generator.width=0 must be a positive integer"),
+    (["model.width=0"], "Could not override 'model.width'"),
     (["model.discriminator.width=-2"], "model.discriminator.width=-2 must be a positive integer"),
     (["model.generator.latent_dim=0"], "model.generator.latent_dim=0 must be a positive integer"),
     (["model.generator.latent_dim=abc"], "model.generator.latent_dim='abc' must be a positive integer"),
@@ -162,16 +161,43 @@ BAD_TRAIN_INPUTS = [
     (["model.g_optimizer.lr=-1"], "model.g_optimizer.lr=-1 must be a positive number"),
     (["model.d_optimizer.lr=fast"], "model.d_optimizer.lr='fast' must be a positive number"),
     (["model.d_optimizer.betas=[0.5,1.5]"], "model.d_optimizer: Invalid beta parameter"),
-    (["data.batch_size=0"], "data.batch_size and data.val_batch_size must be positive"),
+    (["data.batch_size=0"], "data.batch_size=0 must be a positive integer"),
+    (["data.val_batch_size=-4"], "data.val_batch_size=-4 must be a positive integer"),
+    # architectures, conditioning, data shapes
+    (["model=resnet"], "unknown model 'resnet'; choose one of: dcgan, keras"),
+    (["model=dcgan"], "model.generator.image_size=28: these networks need a power of two"),
+    (["model=dcgan", "data.image_size=48"], "model.generator.image_size=48"),
+    (["model=dcgan", "data.image_size=32", "model.generator.width=-1"], "model.generator.width=-1"),
+    (["model=dcgan", "data.image_size=32", "model.discriminator.dropout=2"], "model.discriminator.dropout=2"),
+    (["data.image_size=30"], "model.generator.image_size=30 must be divisible by 4"),
+    (["data.image_size=0"], "data.image_size=0 must be a positive integer"),
+    (["data.channels=2"], "data.channels=2: choose 1 (grey) or 3 (RGB)"),
+    (["data.num_classes=5"], "the data has labels up to 9 but data.num_classes=5"),
+    (["data.num_classes=0"], "data.num_classes=0 must be a positive integer"),
+    (["model.generator.label_dim=0", "model.conditional=true"], "model.generator.label_dim=0"),
+    (["loss=acgan"], "loss=acgan needs a conditional model: add model.conditional=true"),
+    (["loss=acgan", "model.conditional=true", "model.loss.ac_weight=-1"], "model.loss.ac_weight=-1 must be a number >= 0"),
+    (["loss=nope"], "unknown loss 'nope'"),
+    (["loss@model.loss=hinge"], "cannot set loss@model.loss= directly; write loss=NAME"),
+    (["optimizer=sgd"], "cannot set optimizer= directly; the optimizer is chosen per network"),
+    (["model.loss.r1_every=0"], "model.loss.r1_every=0 must be a positive integer"),
+    (["model.loss.label_smoothing=0.7"], "model.loss.label_smoothing=0.7 must be below 0.5"),
+    (["model.bn_sampling=eval"], "model.bn_sampling='eval': choose one of batch, running, standing"),
+    (["data=folder"], "data.source.root is required"),
+    (["data=folder", "data.source.root={tmp}/no_such_dir"], "is not a folder; point it at your images"),
+    (["data=cifar10", "data.source.root={tmp}/c10", "data.source.mirrors=[]"], "CIFAR-10 not found: put cifar-10-python.tar.gz in"),
+    (["data=cifar10", "data.source.root={tmp}/c10", "data.source.mirrors=[http://127.0.0.1:9]"], "cannot download CIFAR-10"),
+    (["metrics.every_n_epochs=0"], "metrics.every_n_epochs=0 must be an integer >= 1"),
+    (["metrics.kid_subset_size=1"], "metrics.kid_subset_size=1 must be an integer >= 2"),
     (["data.source.val_fraction=1.5"], "data.source.val_fraction=1.5 must be in (0, 1)"),
-    (["metrics.n_fake=1"], "metrics.n_fake must be >= 2"),
+    (["metrics.n_fake=1"], "metrics.n_fake=1 must be an integer >= 2"),
     (["metrics.features=pixels"], "metrics.features='pixels': choose one of"),
     # checkpoints
     (["ckpt_path={tmp}/nope.ckpt"], "checkpoint {tmp}/nope.ckpt not found"),
     (["ckpt_path={tmp}/corrupt.ckpt"], "cannot load checkpoint {tmp}/corrupt.ckpt"),
     (["ckpt_path={tmp}/foreign.ckpt"], "no state_dict in it"),
     # resuming the earlier run (width=narrow) with a wider net, or a bad value
-    (["ckpt_path=last", "width=base"], "different architecture (model.width=32 (now 64))"),
+    (["ckpt_path=last", "width=base"], "different architecture (model.generator.width=32 (now 64)"),
     (["ckpt_path=last", "seed=-3"], "seed=-3 must be an integer >= 0"),
     (["ckpt_path={run}/checkpoints/last.ckpt", "model.generator.latent_dim=64"], "model.generator.latent_dim=16"),
 ]
@@ -209,6 +235,12 @@ def test_the_table_covers_at_least_forty_bad_inputs() -> None:
         (["ckpt_path={tmp}/bad.ckpt"], "cannot load checkpoint"),
         ([], "ckpt_path is required: add ckpt_path=... to the command"),
         (["ckpt_path={tmp}/good.ckpt", "n=0"], "n=0 must be a positive integer"),
+        (["ckpt_path={tmp}/good.ckpt", "label=3"], "label=3: this checkpoint's model is not conditional"),
+        (["ckpt_path={tmp}/cond.ckpt"], "this model is conditional: add label=all or a class in 0..9"),
+        (["ckpt_path={tmp}/cond.ckpt", "label=10"], "label=10: choose all or a class in 0..9"),
+        (["ckpt_path={tmp}/cond.ckpt", "label=-1"], "label=-1: choose all or a class in 0..9"),
+        (["ckpt_path={tmp}/cond.ckpt", "label=some"], "label='some': choose all or a class"),
+        (["ckpt_path={tmp}/cond.ckpt", "label=all", "bn_sampling=eval"], "bn_sampling='eval'"),
     ],
 )
 def test_bad_sample_input_gives_one_line_and_exit_2(
@@ -219,6 +251,7 @@ def test_bad_sample_input_gives_one_line_and_exit_2(
     monkeypatch.setenv("HYDRA_FULL_ERROR", "0")
     (workdir / "bad.ckpt").write_bytes(b"this is not a checkpoint")
     save_checkpoint(workdir / "good.ckpt")
+    save_checkpoint(workdir / "cond.ckpt", num_classes=10)
     args = [a.replace("{tmp}", str(workdir)) for a in args]
     code = run_main(sample, args, monkeypatch)
     err_lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]

@@ -17,7 +17,7 @@ from dcgan_lab.cli import train
 from dcgan_lab.runs.checkpoint_io import atomic_torch_save
 from dcgan_lab.errors import UserError
 from tests.conftest import offline_env, run_cli
-from tests.test_cli_errors import run_main
+from tests.cli.test_errors import run_main
 from tests.wandb_records import read_run
 
 STEPS_PER_EPOCH = 60  # 30 batches of 32 x (D step, G step)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -124,7 +125,7 @@ def test_multirun_jobs_get_their_own_dirs_under_outputs(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     jobs = sorted(tmp_path.glob("outputs/multiruns/*/*/*/checkpoints/last.ckpt"))
     assert [p.parent.parent.name for p in jobs] == ["0", "1"]
-    widths = [OmegaConf.load(p.parent.parent / "config.yaml").model.width for p in jobs]
+    widths = [OmegaConf.load(p.parent.parent / "config.yaml").model.generator.width for p in jobs]
     assert widths == [32, 64]
 
 
@@ -164,3 +165,51 @@ def test_training_logs_scores_that_improve_and_resume_keeps_the_best(tmp_path: P
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3]
     fids.append(float(rows[-1]["val/fid"]))
     assert float(rows[-1]["val/fid_best"]) == pytest.approx(min(fids))
+
+
+def write_shape_folder(root: Path, n: int = 40) -> None:
+    """Two classes of 20x20 RGB pictures: red squares and blue discs at random places."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(0)
+    for name, colour in (("disc", (40, 60, 230)), ("square", (230, 40, 40))):
+        (root / name).mkdir(parents=True)
+        for i in range(n):
+            picture = Image.new("RGB", (20, 20), (0, 0, 0))
+            x, y = rng.integers(2, 10, size=2)
+            box = (int(x), int(y), int(x) + 8, int(y) + 8)
+            draw = ImageDraw.Draw(picture)
+            (draw.ellipse if name == "disc" else draw.rectangle)(box, fill=colour)
+            picture.save(root / name / f"{i:03d}.png")
+
+
+def test_conditional_dcgan_on_an_image_folder_trains_samples_and_evaluates(tmp_path: Path) -> None:
+    """The conditional path end to end: folder data, dcgan networks, label=all, dcgan-eval."""
+    write_shape_folder(tmp_path / "shapes")
+    run_dir = tmp_path / "run"
+    train = run_cli(
+        ["dcgan-train", "trainer=fast", "data=folder", f"data.source.root={tmp_path / 'shapes'}",
+         "data.image_size=16", "data.batch_size=8", "model=dcgan", "model.conditional=true",
+         "width=narrow", "logger=csv", *FAST_METRICS, f"hydra.run.dir={run_dir}"],
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert train.returncode == 0, train.stderr[-3000:]
+    config = OmegaConf.load(run_dir / "config.yaml")
+    assert (config.data.channels, config.data.image_size, config.data.num_classes) == (3, 16, 2)
+    grid = run_dir / "samples" / "epoch_001.png"
+    from PIL import Image
+
+    with Image.open(grid) as picture:  # a row per class: 2 rows of 8 tiles of 16 px, pad 2, x2
+        assert picture.size == (2 * (8 * 18 + 2), 2 * (2 * 18 + 2))
+    sample = run_cli(["dcgan-sample", f"ckpt_path={run_dir}", "label=all", "n=20",
+                      f"out_dir={tmp_path / 's'}"], cwd=tmp_path)  # fmt: skip
+    assert sample.returncode == 0, sample.stderr[-2000:]
+    saved = np.load(tmp_path / "s" / "samples_20.npz")
+    assert saved["images"].shape == (20, 16, 16, 3)
+    assert np.bincount(saved["labels"]).tolist() == [10, 10]
+    evaluate = run_cli(["dcgan-eval", f"ckpt_path={run_dir}", f"out={tmp_path / 'eval.json'}",
+                        *FAST_METRICS], cwd=tmp_path)  # fmt: skip
+    assert evaluate.returncode == 0, evaluate.stderr[-2000:]
+    (row,) = json.loads((tmp_path / "eval.json").read_text())
+    assert 0.0 <= row["label_accuracy"] <= 1.0 and row["intra_fid"] > 0
+    assert row["extractor"].startswith("classifier-folder-")

@@ -55,7 +55,7 @@ def test_each_job_is_its_own_wandb_run_grouped_and_named_by_overrides(grid_sweep
         assert run.group == group
         assert run.summaries.get("val/fid") == {"min"}
         assert width in run.name and dropout in run.name
-        assert run.config["model"]["width"] == {"width=narrow": 32, "width=base": 64}[width]
+        assert run.config["model"]["generator"]["width"] == {"width=narrow": 32, "width=base": 64}[width]
         assert run.config["model"]["dropout"] == {"dropout=none": 0.0, "dropout=base": 0.3}[dropout]
         logged = [row["val/fid"] for row in run.history if "val/fid" in row]
         assert logged == pytest.approx(csv_fids(job))

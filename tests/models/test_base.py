@@ -1,0 +1,74 @@
+"""The conditional parts and the build spec every network shares."""
+
+from __future__ import annotations
+
+import hydra
+import pytest
+import torch
+
+from dcgan_lab.errors import UserError
+from dcgan_lab.models import DCGANDiscriminator, DCGANGenerator, KerasDiscriminator, KerasGenerator
+
+NETWORKS = [
+    (KerasGenerator, KerasDiscriminator, {"image_size": 28, "channels": 1}),
+    (DCGANGenerator, DCGANDiscriminator, {"image_size": 32, "channels": 3}),
+]
+
+
+@pytest.mark.parametrize(("g_cls", "d_cls", "shape"), NETWORKS)
+def test_conditional_generator_draws_different_images_per_label(g_cls, d_cls, shape) -> None:
+    torch.manual_seed(0)
+    g = g_cls(latent_dim=8, width=8, conditional=True, num_classes=10, **shape).eval()
+    z = torch.randn(1, 8).repeat(10, 1)  # one noise vector, every class
+    images = g(z, torch.arange(10))
+    assert images.shape == (10, shape["channels"], shape["image_size"], shape["image_size"])
+    assert len({tuple(img.flatten()[:50].tolist()) for img in images}) == 10
+    with pytest.raises(ValueError, match="needs labels"):
+        g(z)
+
+
+@pytest.mark.parametrize(("g_cls", "d_cls", "shape"), NETWORKS)
+def test_projection_discriminator_adds_the_label_embedding_dot_features(g_cls, d_cls, shape) -> None:
+    d = d_cls(width=8, conditional=True, num_classes=10, **shape).eval()
+    x = torch.randn(3, shape["channels"], shape["image_size"], shape["image_size"])
+    labels = torch.tensor([0, 4, 9])
+    features = d.embed(x)  # (3, F)
+    assert features.shape == (3, d.feature_dim)
+    assert d.label_projection is not None
+    expected = d.classify(features).squeeze(1) + (d.label_projection(labels) * features).sum(1)
+    assert torch.allclose(d(x, labels), expected)
+    assert not torch.allclose(d(x, labels), d(x, torch.tensor([1, 1, 1])))
+
+
+def test_unconditional_networks_have_no_label_parameters() -> None:
+    g, d = KerasGenerator(), KerasDiscriminator()
+    assert g.label_embedding is None and d.label_projection is None
+    assert g.input_dim == g.latent_dim
+
+
+def test_conditional_needs_a_class_count() -> None:
+    with pytest.raises(UserError, match="needs labelled data"):
+        KerasGenerator(conditional=True, num_classes=None)
+
+
+@pytest.mark.parametrize(
+    "net",
+    [
+        KerasGenerator(latent_dim=12, width=16, fused_upsample=True),
+        KerasDiscriminator(width=16, dropout=0.2, spectral_norm=True),
+        DCGANGenerator(latent_dim=20, width=8, channels=1, image_size=32, conditional=True,
+                       num_classes=3),  # fmt: skip
+        DCGANDiscriminator(width=8, channels=3, image_size=16, conditional=True, num_classes=4),
+    ],
+)
+def test_spec_rebuilds_the_same_architecture(net: torch.nn.Module) -> None:
+    rebuilt = hydra.utils.instantiate(net.spec())  # type: ignore[operator]
+    assert type(rebuilt) is type(net)
+    shapes = {k: v.shape for k, v in net.state_dict().items()}
+    assert {k: v.shape for k, v in rebuilt.state_dict().items()} == shapes
+
+
+def test_spectral_norm_reparametrises_every_conv_and_linear_of_d() -> None:
+    d = DCGANDiscriminator(width=8, channels=1, image_size=16, spectral_norm=True)
+    layers = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)]
+    assert layers and all(hasattr(m, "parametrizations") for m in layers)
