@@ -16,8 +16,8 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 
 from dcgan_lab.cli.common import config_dir
-from dcgan_lab.metrics.quality import SampleQuality
 from dcgan_lab.cli.train import train
+from dcgan_lab.metrics.quality import SampleQuality
 
 
 class ScoreTimer:

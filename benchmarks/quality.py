@@ -40,7 +40,7 @@ ROWS: dict[str, list[str]] = {
     "ttur": ["optimizers=ttur"],
     "diffaugment": ["model.augment=[translation,cutout]"],
     "batch64": ["data.batch_size=64"],  # the reference's batch: 1/8 of the updates
-    "bf16": ["trainer.precision=bf16-mixed"],  # faster steps; FID stalled (README)
+    "bf16": ["trainer.precision=bf16-mixed"],  # faster steps; FID stalled (docs/results.md)
     "hinge": ["loss=hinge"],
     "lsgan": ["loss=lsgan"],
     "wgan_gp": ["loss=wgan_gp", "optimizers=wgan"],

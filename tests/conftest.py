@@ -80,13 +80,13 @@ def keras_module(
     **module_options: Any,
 ) -> DCGANModule:
     """A DCGANModule on the keras networks, built as conf/model/keras.yaml builds them."""
-    conditioning = {"conditional": bool(num_classes), "num_classes": num_classes or None}
+    conditional, classes = bool(num_classes), num_classes or None
     generator = KerasGenerator(
-        latent_dim, width, image_size=image_size, fused_upsample=fused_upsample, **conditioning
-    )
+        latent_dim, width, image_size=image_size, fused_upsample=fused_upsample,
+        conditional=conditional, num_classes=classes,
+    )  # fmt: skip
     discriminator = KerasDiscriminator(
-        width, dropout, image_size=image_size, spectral_norm=spectral_norm, **conditioning
-    )
-    return DCGANModule(
-        generator, discriminator, conditional=bool(num_classes), **module_options
-    )
+        width, dropout, image_size=image_size, spectral_norm=spectral_norm,
+        conditional=conditional, num_classes=classes,
+    )  # fmt: skip
+    return DCGANModule(generator, discriminator, conditional=bool(num_classes), **module_options)

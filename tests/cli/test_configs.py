@@ -10,10 +10,10 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import OmegaConf
 
-from dcgan_lab.data import ImageDataModule
-from dcgan_lab.training.module import DCGANModule
-from dcgan_lab.training.losses import GANLoss
 from dcgan_lab.cli.train import instantiate_each
+from dcgan_lab.data import ImageDataModule
+from dcgan_lab.training.losses import GANLoss
+from dcgan_lab.training.module import DCGANModule
 from tests.conftest import CONF
 
 # Groups that are composed through another key; every other conf/ folder is a group.
@@ -74,6 +74,9 @@ def test_option_composes_and_instantiates(compose_train, group: str, option: str
         (["model=dcgan", "dropout=none"], "model.discriminator.dropout", 0.0),
         (["model=dcgan", "latent=base"], "model.generator.latent_dim", 100),
         (["model.conditional=true"], "model.generator.conditional", True),
+        ([], "model.generator.latent_dim", 16),  # latent=compact: 16 unconditional ...
+        (["model.conditional=true"], "model.generator.latent_dim", 100),  # ... 100 conditional
+        (["model.conditional=true", "latent=small"], "model.generator.latent_dim", 32),
         (["model.conditional=true"], "model.discriminator.conditional", True),
         ([], "model.generator.num_classes", 10),
         (["loss=acgan"], "model.loss.ac_weight", 1.0),
@@ -142,7 +145,9 @@ def test_defaults_are_reference_networks_with_compact_latent(compose_train, tmp_
     assert (cfg.model.generator.width, cfg.model.discriminator.width) == (64, 64)
     assert cfg.model.discriminator.dropout == 0.3
     assert cfg.model.conditional is False
-    assert cfg.model.generator.latent_dim == 16  # latent=compact: the default's one change to the nets
+    assert (
+        cfg.model.generator.latent_dim == 16
+    )  # latent=compact: the default's one change to the nets
     assert cfg.data.batch_size == 8  # small batches: more updates per CPU second
     assert set(cfg.logger) == {"csv", "wandb"}
 
@@ -154,7 +159,10 @@ def test_reference_experiment_is_the_plain_tutorial_recipe(compose_train) -> Non
     assert model.generator_ema is None and model.augment is None
     assert type(model.loss) is GANLoss and model.loss.label_smoothing == 0.0
     assert model.loss.r1_weight == 0.0
-    assert model.hparams["bn_sampling"] == "running" and not model.hparams["discriminator"]["spectral_norm"]
+    assert (
+        model.hparams["bn_sampling"] == "running"
+        and not model.hparams["discriminator"]["spectral_norm"]
+    )
 
 
 def test_metrics_none_drops_scoring_and_the_best_fid_checkpoint(compose_train) -> None:

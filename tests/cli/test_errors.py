@@ -13,7 +13,6 @@ import pytorch_lightning as pl
 import torch
 
 from dcgan_lab.cli import sample, train
-from dcgan_lab.training.module import DCGANModule
 from tests.conftest import keras_module, run_cli
 from tests.data.test_sources import idx_bytes
 
@@ -146,14 +145,26 @@ BAD_TRAIN_INPUTS = [
     (["latent=tiny"], "unknown latent 'tiny'"),
     (["optimizer@model.d_optimizer=adagrad"], "unknown optimizer 'adagrad'"),
     (["trainer=tpu"], "unknown trainer 'tpu'"),
-    (["model.discriminator.dropout=1.5"], "model.discriminator.dropout=1.5 must be a number in [0, 1)"),
-    (["model.discriminator.dropout=1.0"], "model.discriminator.dropout=1.0 must be a number in [0, 1)"),
-    (["model.discriminator.dropout=-0.1"], "model.discriminator.dropout=-0.1 must be a number in [0, 1)"),
+    (
+        ["model.discriminator.dropout=1.5"],
+        "model.discriminator.dropout=1.5 must be a number in [0, 1)",
+    ),
+    (
+        ["model.discriminator.dropout=1.0"],
+        "model.discriminator.dropout=1.0 must be a number in [0, 1)",
+    ),
+    (
+        ["model.discriminator.dropout=-0.1"],
+        "model.discriminator.dropout=-0.1 must be a number in [0, 1)",
+    ),
     (["model.generator.width=0"], "model.generator.width=0 must be a positive integer"),
     (["model.width=0"], "Could not override 'model.width'"),
     (["model.discriminator.width=-2"], "model.discriminator.width=-2 must be a positive integer"),
     (["model.generator.latent_dim=0"], "model.generator.latent_dim=0 must be a positive integer"),
-    (["model.generator.latent_dim=abc"], "model.generator.latent_dim='abc' must be a positive integer"),
+    (
+        ["model.generator.latent_dim=abc"],
+        "model.generator.latent_dim='abc' must be a positive integer",
+    ),
     (["model.dropot=0.2"], "Could not override 'model.dropot'"),
     (["seed=abc"], "seed='abc' must be an integer >= 0"),
     (["trainer.max_epochs=-5"], "trainer.max_epochs=-5 must be an integer >= -1"),
@@ -168,7 +179,10 @@ BAD_TRAIN_INPUTS = [
     (["model=dcgan"], "model.generator.image_size=28: these networks need a power of two"),
     (["model=dcgan", "data.image_size=48"], "model.generator.image_size=48"),
     (["model=dcgan", "data.image_size=32", "model.generator.width=-1"], "model.generator.width=-1"),
-    (["model=dcgan", "data.image_size=32", "model.discriminator.dropout=2"], "model.discriminator.dropout=2"),
+    (
+        ["model=dcgan", "data.image_size=32", "model.discriminator.dropout=2"],
+        "model.discriminator.dropout=2",
+    ),
     (["data.image_size=30"], "model.generator.image_size=30 must be divisible by 4"),
     (["data.image_size=0"], "data.image_size=0 must be a positive integer"),
     (["data.channels=2"], "data.channels=2: choose 1 (grey) or 3 (RGB)"),
@@ -176,17 +190,32 @@ BAD_TRAIN_INPUTS = [
     (["data.num_classes=0"], "data.num_classes=0 must be a positive integer"),
     (["model.generator.label_dim=0", "model.conditional=true"], "model.generator.label_dim=0"),
     (["loss=acgan"], "loss=acgan needs a conditional model: add model.conditional=true"),
-    (["loss=acgan", "model.conditional=true", "model.loss.ac_weight=-1"], "model.loss.ac_weight=-1 must be a number >= 0"),
+    (
+        ["loss=acgan", "model.conditional=true", "model.loss.ac_weight=-1"],
+        "model.loss.ac_weight=-1 must be a number >= 0",
+    ),
     (["loss=nope"], "unknown loss 'nope'"),
     (["loss@model.loss=hinge"], "cannot set loss@model.loss= directly; write loss=NAME"),
     (["optimizer=sgd"], "cannot set optimizer= directly; the optimizer is chosen per network"),
     (["model.loss.r1_every=0"], "model.loss.r1_every=0 must be a positive integer"),
     (["model.loss.label_smoothing=0.7"], "model.loss.label_smoothing=0.7 must be below 0.5"),
-    (["model.bn_sampling=eval"], "model.bn_sampling='eval': choose one of batch, running, standing"),
+    (
+        ["model.bn_sampling=eval"],
+        "model.bn_sampling='eval': choose one of batch, running, standing",
+    ),
     (["data=folder"], "data.source.root is required"),
-    (["data=folder", "data.source.root={tmp}/no_such_dir"], "is not a folder; point it at your images"),
-    (["data=cifar10", "data.source.root={tmp}/c10", "data.source.mirrors=[]"], "CIFAR-10 not found: put cifar-10-python.tar.gz in"),
-    (["data=cifar10", "data.source.root={tmp}/c10", "data.source.mirrors=[http://127.0.0.1:9]"], "cannot download CIFAR-10"),
+    (
+        ["data=folder", "data.source.root={tmp}/no_such_dir"],
+        "is not a folder; point it at your images",
+    ),
+    (
+        ["data=cifar10", "data.source.root={tmp}/c10", "data.source.mirrors=[]"],
+        "CIFAR-10 not found: put cifar-10-python.tar.gz in",
+    ),
+    (
+        ["data=cifar10", "data.source.root={tmp}/c10", "data.source.mirrors=[http://127.0.0.1:9]"],
+        "cannot download CIFAR-10",
+    ),
     (["metrics.every_n_epochs=0"], "metrics.every_n_epochs=0 must be an integer >= 1"),
     (["metrics.kid_subset_size=1"], "metrics.kid_subset_size=1 must be an integer >= 2"),
     (["data.source.val_fraction=1.5"], "data.source.val_fraction=1.5 must be in (0, 1)"),
@@ -199,7 +228,10 @@ BAD_TRAIN_INPUTS = [
     # resuming the earlier run (width=narrow) with a wider net, or a bad value
     (["ckpt_path=last", "width=base"], "different architecture (model.generator.width=32 (now 64)"),
     (["ckpt_path=last", "seed=-3"], "seed=-3 must be an integer >= 0"),
-    (["ckpt_path={run}/checkpoints/last.ckpt", "model.generator.latent_dim=64"], "model.generator.latent_dim=16"),
+    (
+        ["ckpt_path={run}/checkpoints/last.ckpt", "model.generator.latent_dim=64"],
+        "model.generator.latent_dim=16",
+    ),
 ]
 
 
@@ -235,8 +267,14 @@ def test_the_table_covers_at_least_forty_bad_inputs() -> None:
         (["ckpt_path={tmp}/bad.ckpt"], "cannot load checkpoint"),
         ([], "ckpt_path is required: add ckpt_path=... to the command"),
         (["ckpt_path={tmp}/good.ckpt", "n=0"], "n=0 must be a positive integer"),
-        (["ckpt_path={tmp}/good.ckpt", "label=3"], "label=3: this checkpoint's model is not conditional"),
-        (["ckpt_path={tmp}/cond.ckpt"], "this model is conditional: add label=all or a class in 0..9"),
+        (
+            ["ckpt_path={tmp}/good.ckpt", "label=3"],
+            "label=3: this checkpoint's model is not conditional",
+        ),
+        (
+            ["ckpt_path={tmp}/cond.ckpt"],
+            "this model is conditional: add label=all or a class in 0..9",
+        ),
         (["ckpt_path={tmp}/cond.ckpt", "label=10"], "label=10: choose all or a class in 0..9"),
         (["ckpt_path={tmp}/cond.ckpt", "label=-1"], "label=-1: choose all or a class in 0..9"),
         (["ckpt_path={tmp}/cond.ckpt", "label=some"], "label='some': choose all or a class"),

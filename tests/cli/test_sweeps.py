@@ -55,7 +55,10 @@ def test_each_job_is_its_own_wandb_run_grouped_and_named_by_overrides(grid_sweep
         assert run.group == group
         assert run.summaries.get("val/fid") == {"min"}
         assert width in run.name and dropout in run.name
-        assert run.config["model"]["generator"]["width"] == {"width=narrow": 32, "width=base": 64}[width]
+        assert (
+            run.config["model"]["generator"]["width"]
+            == {"width=narrow": 32, "width=base": 64}[width]
+        )
         assert run.config["model"]["dropout"] == {"dropout=none": 0.0, "dropout=base": 0.3}[dropout]
         logged = [row["val/fid"] for row in run.history if "val/fid" in row]
         assert logged == pytest.approx(csv_fids(job))
@@ -83,10 +86,21 @@ def test_report_lists_every_job_with_its_csv_numbers_and_plots(grid_sweep: Path)
 
 def test_a_failing_job_does_not_stop_the_sweep_and_is_marked(tmp_path: Path) -> None:
     result = run_cli(
-        ["dcgan-train", "-m", *TINY, "logger=csv", "model.discriminator.dropout=0.2,1.5", "seed=1,2"], tmp_path
+        [
+            "dcgan-train",
+            "-m",
+            *TINY,
+            "logger=csv",
+            "model.discriminator.dropout=0.2,1.5",
+            "seed=1,2",
+        ],
+        tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stderr.count("failed: model.discriminator.dropout=1.5 must be a number in [0, 1)") == 2
+    assert (
+        result.stderr.count("failed: model.discriminator.dropout=1.5 must be a number in [0, 1)")
+        == 2
+    )
     (sweep,) = sweep_dirs(tmp_path)
     jobs = {j.name: j for j in read_sweep(sweep)}
     assert [jobs[n].status for n in "0123"] == ["completed", "completed", "failed", "failed"]
@@ -157,7 +171,8 @@ def test_optuna_search_finishes_and_writes_its_results(tmp_path: Path) -> None:
     results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
     assert results["name"] == "optuna"
     assert set(results["best_params"]) == {
-        "model.g_optimizer.lr", "model.d_optimizer.lr", "model.generator.latent_dim", "width", "model.discriminator.dropout"
+        "model.g_optimizer.lr", "model.d_optimizer.lr", "model.generator.latent_dim", "width",
+        "model.discriminator.dropout",
     }  # fmt: skip
     fids = [min(csv_fids(sweep / str(n))) for n in range(3)]
     assert results["best_value"] == pytest.approx(min(fids))

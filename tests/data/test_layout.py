@@ -80,13 +80,13 @@ def test_datamodule_follows_the_data_and_resizes_when_asked() -> None:
             labels = np.array([0, 1, 2, 0, 1])
             return ImageSplits.from_numpy((RGB_NHWC, labels), (RGB_NHWC[:2], labels[:2]))
 
-    follows = ImageDataModule(Arrays(), batch_size=2)  # type: ignore[arg-type]
+    follows = ImageDataModule(Arrays(), batch_size=2)
     follows.setup()
     assert (follows.channels, follows.image_size, follows.num_classes) == (3, 12, 3)
-    resized = ImageDataModule(Arrays(), batch_size=2, channels=1, image_size=8)  # type: ignore[arg-type]
+    resized = ImageDataModule(Arrays(), batch_size=2, channels=1, image_size=8)
     assert resized.loaded().train_images.shape == (5, 1, 8, 8)
-    with pytest.raises(UserError, match="labels up to 2 but data.num_classes=2"):
-        ImageDataModule(Arrays(), batch_size=2, num_classes=2).setup()  # type: ignore[arg-type]
+    with pytest.raises(UserError, match=r"labels up to 2 but data\.num_classes=2"):
+        ImageDataModule(Arrays(), batch_size=2, num_classes=2).setup()
 
 
 def test_unlabelled_data_has_no_classes() -> None:

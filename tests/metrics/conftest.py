@@ -17,5 +17,3 @@ def mnist5k(tmp_path_factory: pytest.TempPathFactory):
     cache = tmp_path_factory.mktemp("cache")
     classifier, info = load_or_train("mnist5k", data.loaded(), cache, STEPS)
     return data, classifier, info, cache
-
-

@@ -28,14 +28,18 @@ def test_conditional_generator_draws_different_images_per_label(g_cls, d_cls, sh
 
 
 @pytest.mark.parametrize(("g_cls", "d_cls", "shape"), NETWORKS)
-def test_projection_discriminator_adds_the_label_embedding_dot_features(g_cls, d_cls, shape) -> None:
+def test_projection_discriminator_adds_the_label_embedding_dot_features(
+    g_cls, d_cls, shape
+) -> None:
     d = d_cls(width=8, conditional=True, num_classes=10, **shape).eval()
     x = torch.randn(3, shape["channels"], shape["image_size"], shape["image_size"])
     labels = torch.tensor([0, 4, 9])
-    features = d.embed(x)  # (3, F)
-    assert features.shape == (3, d.feature_dim)
+    features = d.feature_map(x)  # (3, C, h, w)
+    assert features.shape[:2] == (3, d.pooled_dim)
     assert d.label_projection is not None
-    expected = d.classify(features).squeeze(1) + (d.label_projection(labels) * features).sum(1)
+    pooled = features.sum(dim=(2, 3))  # (3, C): global sum pooling
+    expected = d.classify(features.flatten(1)).squeeze(1)
+    expected = expected + (d.label_projection(labels) * pooled).sum(1)
     assert torch.allclose(d(x, labels), expected)
     assert not torch.allclose(d(x, labels), d(x, torch.tensor([1, 1, 1])))
 
@@ -56,8 +60,9 @@ def test_conditional_needs_a_class_count() -> None:
     [
         KerasGenerator(latent_dim=12, width=16, fused_upsample=True),
         KerasDiscriminator(width=16, dropout=0.2, spectral_norm=True),
-        DCGANGenerator(latent_dim=20, width=8, channels=1, image_size=32, conditional=True,
-                       num_classes=3),  # fmt: skip
+        DCGANGenerator(
+            latent_dim=20, width=8, channels=1, image_size=32, conditional=True, num_classes=3
+        ),
         DCGANDiscriminator(width=8, channels=3, image_size=16, conditional=True, num_classes=4),
     ],
 )

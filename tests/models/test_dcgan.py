@@ -13,7 +13,9 @@ def n_params(module: torch.nn.Module) -> int:
 
 def test_parameter_counts_match_pytorch_examples_at_64px_rgb() -> None:
     """nz=100, ngf=ndf=64, nc=3, 64x64: pytorch/examples dcgan/main.py's counts (no biases)."""
-    assert n_params(DCGANGenerator(latent_dim=100, width=64, channels=3, image_size=64)) == 3_576_704
+    assert (
+        n_params(DCGANGenerator(latent_dim=100, width=64, channels=3, image_size=64)) == 3_576_704
+    )
     assert n_params(DCGANDiscriminator(width=64, channels=3, image_size=64)) == 2_765_568
 
 
@@ -53,7 +55,10 @@ def test_dropout_adds_no_parameters_and_is_active_in_train_mode() -> None:
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: DCGANGenerator(image_size=28), "image_size=28: these networks need a power of two"),
+        (
+            lambda: DCGANGenerator(image_size=28),
+            "image_size=28: these networks need a power of two",
+        ),
         (lambda: DCGANGenerator(image_size=4), "image_size=4"),
         (lambda: DCGANGenerator(image_size=48), "image_size=48"),
         (lambda: DCGANDiscriminator(image_size=100), "image_size=100"),

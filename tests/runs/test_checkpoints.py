@@ -14,8 +14,8 @@ from tests.conftest import keras_module
 
 
 def save(module, path: Path, hparams: dict | None = None) -> Path:
-    checkpoint = {"state_dict": module.state_dict(),
-                  "hyper_parameters": dict(module.hparams) if hparams is None else hparams}  # fmt: skip
+    saved = dict(module.hparams) if hparams is None else hparams
+    checkpoint = {"state_dict": module.state_dict(), "hyper_parameters": saved}
     torch.save(checkpoint, path)
     return path
 
@@ -35,10 +35,12 @@ def test_a_checkpoint_rebuilds_a_conditional_dcgan(tmp_path: Path) -> None:
 
 def old_hparams() -> dict:
     """Hyperparameters as the first layout saved them: the networks' sizes as flat keys."""
-    return {"latent_dim": 16, "width": 8, "g_width": None, "d_width": 12, "dropout": 0.3,
-            "channels": 1, "image_size": 28, "n_fixed_samples": 64, "compile": False,
-            "channels_last": False, "fused_upsample": True, "spectral_norm": True,
-            "augment": None, "ema_decay": 0.999, "ema_warmup": 10, "bn_sampling": "batch"}  # fmt: skip
+    return {
+        "latent_dim": 16, "width": 8, "g_width": None, "d_width": 12, "dropout": 0.3,
+        "channels": 1, "image_size": 28, "n_fixed_samples": 64, "compile": False,
+        "channels_last": False, "fused_upsample": True, "spectral_norm": True,
+        "augment": None, "ema_decay": 0.999, "ema_warmup": 10, "bn_sampling": "batch",
+    }  # fmt: skip
 
 
 def test_checkpoints_of_the_first_layout_load(tmp_path: Path) -> None:
@@ -79,5 +81,25 @@ def test_a_checkpoint_cannot_name_a_foreign_callable(tmp_path: Path) -> None:
     module = keras_module()
     hparams = dict(module.hparams)
     hparams["generator"] = {"_target_": "os.system", "command": "echo pwned"}
-    with pytest.raises(UserError, match="names os.system to build; not loading it"):
+    with pytest.raises(UserError, match=r"names os\.system to build; not loading it"):
         load_module(save(module, tmp_path / "evil.ckpt", hparams))
+
+
+def test_lightning_load_from_checkpoint_rebuilds_the_networks(tmp_path: Path) -> None:
+    import pytorch_lightning as pl
+
+    from dcgan_lab.training.module import DCGANModule
+
+    module = keras_module(width=8, latent_dim=6, num_classes=3)
+    path = tmp_path / "l.ckpt"
+    torch.save(
+        {
+            "state_dict": module.state_dict(),
+            "hyper_parameters": dict(module.hparams),
+            "pytorch-lightning_version": pl.__version__,
+        },
+        path,
+    )
+    loaded = DCGANModule.load_from_checkpoint(path, weights_only=True)
+    assert loaded.num_classes == 3 and loaded.latent_dim == 6
+    assert torch.equal(loaded.fixed_noise, module.fixed_noise)

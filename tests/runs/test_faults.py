@@ -14,10 +14,10 @@ import pytest
 import torch
 
 from dcgan_lab.cli import train
-from dcgan_lab.runs.checkpoint_io import atomic_torch_save
 from dcgan_lab.errors import UserError
-from tests.conftest import offline_env, run_cli
+from dcgan_lab.runs.checkpoint_io import atomic_torch_save
 from tests.cli.test_errors import run_main
+from tests.conftest import offline_env, run_cli
 from tests.wandb_records import read_run
 
 STEPS_PER_EPOCH = 60  # 30 batches of 32 x (D step, G step)

@@ -9,9 +9,9 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from dcgan_lab.cli.train import train
 from dcgan_lab.errors import UserError
 from dcgan_lab.runs.resume import resume_arguments
-from dcgan_lab.cli.train import train
 from tests.conftest import run_cli
 from tests.wandb_records import read_run
 

@@ -31,10 +31,20 @@ def first_losses(cfg) -> list[tuple[float, float]]:
 
 
 def test_same_seed_same_losses_for_the_first_50_steps(compose_train) -> None:
-    cfg = compose_train("data=random", "metrics=none", "model.generator.width=16", "model.discriminator.width=16")
+    cfg = compose_train(
+        "data=random", "metrics=none", "model.generator.width=16", "model.discriminator.width=16"
+    )
     first, second = first_losses(cfg), first_losses(cfg)
     assert len(first) == 25  # 50 optimizer steps: a D and a G step per batch
     assert first == second  # bit-identical
-    other = first_losses(compose_train("data=random", "metrics=none", "model.generator.width=16", "model.discriminator.width=16", "seed=7"))
+    other = first_losses(
+        compose_train(
+            "data=random",
+            "metrics=none",
+            "model.generator.width=16",
+            "model.discriminator.width=16",
+            "seed=7",
+        )
+    )
     assert other != first
     assert torch.isfinite(torch.tensor(first)).all()

@@ -16,7 +16,6 @@ from dcgan_lab.cli import train
 from dcgan_lab.data import ImageDataModule
 from dcgan_lab.data.sources import RandomImages
 from dcgan_lab.errors import TrainingDiverged
-from dcgan_lab.training.module import DCGANModule
 from dcgan_lab.report.collect import read_sweep
 from tests.conftest import CONF, keras_module, run_cli
 

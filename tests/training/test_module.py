@@ -8,10 +8,10 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from tests.conftest import keras_module
 from dcgan_lab.data import ImageDataModule
 from dcgan_lab.data.sources import RandomImages
 from dcgan_lab.training.module import DCGANModule
+from tests.conftest import keras_module
 
 
 def snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -13,15 +13,18 @@ import pytorch_lightning as pl
 import torch
 
 import dcgan_lab.training.module as gan_module
-from tests.conftest import keras_module
-from dcgan_lab.training.augment import DiffAugment, cutout, translation
-from dcgan_lab.runs.checkpoints import find_checkpoints
+from dcgan_lab.cli.train import train
 from dcgan_lab.data import ImageDataModule
 from dcgan_lab.data.datamodule import to_signed_unit
 from dcgan_lab.data.sources import RandomImages
-from dcgan_lab.training.ema import ema_of
 from dcgan_lab.errors import UserError
-from dcgan_lab.training.module import DCGANModule
+from dcgan_lab.models import KerasDiscriminator, KerasGenerator
+from dcgan_lab.models.base import add_spectral_norm
+from dcgan_lab.report.collect import Job
+from dcgan_lab.report.seeds import summarise_seeds
+from dcgan_lab.runs.checkpoints import find_checkpoints
+from dcgan_lab.training.augment import DiffAugment, cutout, translation
+from dcgan_lab.training.ema import ema_of
 from dcgan_lab.training.losses import (
     GANLoss,
     HingeLoss,
@@ -30,12 +33,9 @@ from dcgan_lab.training.losses import (
     gradient_penalty,
     r1_penalty,
 )
-from dcgan_lab.models import KerasDiscriminator, KerasGenerator
-from dcgan_lab.models.base import add_spectral_norm
-from dcgan_lab.report.collect import Job
-from dcgan_lab.report.seeds import summarise_seeds
+from dcgan_lab.training.module import DCGANModule
 from dcgan_lab.training.sampling import generate
-from dcgan_lab.cli.train import train
+from tests.conftest import keras_module
 
 REAL = torch.tensor([2.0, 0.5])
 FAKE = torch.tensor([-2.0, 0.5])

@@ -9,11 +9,11 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from tests.conftest import keras_module
 from dcgan_lab.data import ImageDataModule
 from dcgan_lab.data.sources import RandomImages
-from dcgan_lab.training.module import DCGANModule
 from dcgan_lab.models.upsample_conv import NearestUpsampleConv2d
+from dcgan_lab.training.module import DCGANModule
+from tests.conftest import keras_module
 
 
 def module(**switches: Any) -> DCGANModule:
@@ -36,7 +36,7 @@ def fit(model: DCGANModule, **trainer_kwargs: object) -> pl.Trainer:
 def test_channels_last_computes_the_same_function_and_trains() -> None:
     plain, nhwc = module(), module(channels_last=True)
     nhwc.configure_model()
-    conv = nhwc.generator.upsample[1]
+    conv = nhwc.generator.get_submodule("upsample.1")
     assert isinstance(conv, torch.nn.Conv2d)
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
     z = torch.randn(8, 16)
@@ -55,7 +55,7 @@ def test_channels_last_computes_the_same_function_and_trains() -> None:
 
 def test_bf16_mixed_precision_trains_with_finite_losses() -> None:
     model = module()
-    dense = model.generator.project[0]
+    dense = model.generator.get_submodule("project.0")
     assert isinstance(dense, torch.nn.Linear)
     before = dense.weight.detach().clone()
     trainer = fit(model, precision="bf16-mixed")
@@ -105,7 +105,7 @@ def test_fused_upsample_conv_matches_upsample_then_conv_in_values_and_gradients(
 
 def test_fused_upsample_keeps_checkpoints_and_computes_the_same_generator() -> None:
     plain, fused = module(), module(fused_upsample=True)
-    assert isinstance(fused.generator.upsample[1], NearestUpsampleConv2d)
+    assert isinstance(fused.generator.get_submodule("upsample.1"), NearestUpsampleConv2d)
     assert set(plain.state_dict()) == set(fused.state_dict())
     fused.load_state_dict(plain.state_dict())  # a checkpoint of either loads into the other
     plain.eval(), fused.eval()

@@ -12,9 +12,18 @@ from typing import TypeVar
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException, MissingConfigException
 from hydra.types import RunMode
+from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from dcgan_lab.errors import TrainingDiverged, UserError, first_line, user_error_in
+
+
+def choose(condition: object, if_true: object, if_false: object) -> object:
+    """``${dcgan.if:${model.conditional},100,16}``: one value or the other (conf/latent/)."""
+    return if_true if condition else if_false
+
+
+OmegaConf.register_new_resolver("dcgan.if", choose, replace=True)
 
 
 def config_dir() -> str:

@@ -10,14 +10,14 @@ import hydra
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from dcgan_lab.runs.checkpoints import find_checkpoints
 from dcgan_lab.cli.common import config_dir, exit_on_user_error, run_with_clear_errors
+from dcgan_lab.cli.sample import load_module
 from dcgan_lab.data.datamodule import ImageDataModule, to_signed_unit
 from dcgan_lab.errors import UserError
 from dcgan_lab.metrics.conditional import conditional_scores
 from dcgan_lab.metrics.quality import SampleQuality
+from dcgan_lab.runs.checkpoints import find_checkpoints
 from dcgan_lab.runs.run_dir import RunDir
-from dcgan_lab.cli.sample import load_module
 
 COLUMNS = [
     "generator", "bn_sampling", "fid", "floor_fid", "kid_mean", "kid_std", "is",

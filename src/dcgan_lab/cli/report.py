@@ -11,7 +11,10 @@ from dcgan_lab.report.markdown import write_report
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="dcgan-report", description="Write a Markdown report of a sweep: FID curves, best runs, seeds.")
+    parser = argparse.ArgumentParser(
+        prog="dcgan-report",
+        description="Write a Markdown report of a sweep: FID curves, best runs, seeds.",
+    )
     parser.add_argument(
         "sweep_dir", type=Path, help="a multirun directory, e.g. outputs/multiruns/<date>/<time>"
     )

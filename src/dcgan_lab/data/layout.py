@@ -47,9 +47,9 @@ def to_uint8(images: np.ndarray, what: str) -> np.ndarray:
     if images.size == 0:
         return images.astype(np.uint8)
     low, high = float(images.min()), float(images.max())
-    if np.issubdtype(images.dtype, np.integer) and 0 <= low and high <= 255:
+    if np.issubdtype(images.dtype, np.integer) and low >= 0 and high <= 255:
         return images.astype(np.uint8)
-    if np.issubdtype(images.dtype, np.floating) and 0.0 <= low and high <= 1.0:
+    if np.issubdtype(images.dtype, np.floating) and low >= 0.0 and high <= 1.0:
         return np.round(images * 255).astype(np.uint8)
     raise UserError(
         f"{what} holds {images.dtype} values in [{low:g}, {high:g}]; "
@@ -60,7 +60,7 @@ def to_uint8(images: np.ndarray, what: str) -> np.ndarray:
 def conform(images: torch.Tensor, channels: int, size: int) -> torch.Tensor:
     """uint8 (N, C, H, W) -> uint8 (N, channels, size, size): grey <-> RGB, alpha dropped,
     centre-cropped to a square, then resized with antialiasing."""
-    n, c, h, w = images.shape
+    _, c, h, w = images.shape
     x = images
     if c == 4:
         x, c = x[:, :3], 3  # RGBA -> RGB: the alpha channel is not part of the picture

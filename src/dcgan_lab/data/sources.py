@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import gzip
-import math
 import importlib.resources
+import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -65,9 +65,11 @@ class FrozenView(nn.Module):
         self.classifier = classifier.eval().requires_grad_(False)
         self.output = output
         # torchmetrics reads num_features instead of probing with a dummy image.
-        self.num_features = (
-            classifier.num_features if output == "features" else classifier.num_classes  # type: ignore[union-attr]
-        )
+        self.num_features = classifier.num_features
+        if output == "logits":
+            if not isinstance(classifier, DomainClassifier):
+                raise ValueError("only a classifier has class logits")
+            self.num_features = classifier.num_classes
 
     def train(self, mode: bool = True) -> FrozenView:
         return super().train(False)

@@ -171,19 +171,21 @@ def load_or_train(
     if weights.is_file() and meta.is_file() and not retrain:
         try:
             info = ExtractorInfo(**json.loads(meta.read_text()))
-            extractor = build_extractor(kind, splits)
-            extractor.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-            return extractor.eval(), info
+            cached = build_extractor(kind, splits)
+            cached.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+            return cached.eval(), info
         except Exception as err:  # a damaged cache entry is rebuilt, not fatal
-            print(f"feature extractor cache {weights} unreadable ({type(err).__name__}); retraining")
+            print(
+                f"feature extractor cache {weights} unreadable ({type(err).__name__}); retraining"
+            )
     extractor: Extractor
+    accuracy = rmse = None
     if kind == "classifier":
-        extractor, acc = train_classifier(splits, steps)
-        scores: dict[str, float | None] = {"accuracy": acc}
+        extractor, accuracy = train_classifier(splits, steps)
     else:
         extractor, rmse = train_autoencoder(splits, steps)
-        scores = {"reconstruction_rmse": rmse}
-    info = replace(key, n_train=len(splits.train_images), steps=steps, **scores)
+    info = replace(key, n_train=len(splits.train_images), steps=steps, accuracy=accuracy,
+                   reconstruction_rmse=rmse)  # fmt: skip
     try:
         atomic_write(weights, lambda f: torch.save(extractor.state_dict(), f))
         atomic_write_text(meta, json.dumps(asdict(info), indent=2))

@@ -135,7 +135,7 @@ class SampleQuality:
             if self.inception is not None:
                 with warnings.catch_warnings():  # one split: IS's std is undefined and unused
                     warnings.simplefilter("ignore", UserWarning)
-                    is_mean, _ = self.inception.compute()
+                    is_mean = float(self.inception.compute()[0])
             fid = self.fid.compute()
         for metric in self.metrics:
             metric.reset()  # fake features only: reset_real_features=False
@@ -182,7 +182,9 @@ class SampleQuality:
         return self.compute()
 
 
-def check_settings(n_fake: int, every_n_epochs: int, kid_subsets: int, kid_subset_size: int) -> None:
+def check_settings(
+    n_fake: int, every_n_epochs: int, kid_subsets: int, kid_subset_size: int
+) -> None:
     """The ``metrics.*`` counts, checked before anything (the extractor) is trained."""
     for key, value, minimum, example in (
         ("n_fake", n_fake, 2, 1000),

@@ -3,14 +3,16 @@
 A subclass builds its layers, then the base adds what conditioning needs:
 - ``Generator``: with ``conditional``, a learned label embedding (num_classes, label_dim) is
   concatenated to z, so the first layer takes ``input_dim = latent_dim + label_dim`` numbers.
-- ``Discriminator``: ``embed`` maps images to features (B, F); the base's linear head gives
-  the logit, and with ``conditional`` a projection head adds <embed(y), features>
-  (Miyato & Koyama 2018, "cGANs with projection discriminator").
+- ``Discriminator``: ``feature_map`` maps images to (B, C, h, w); the base's linear head reads
+  it flattened and gives the logit, and with ``conditional`` a projection head adds
+  <embed(y), phi(x)>, phi the map summed over its positions (B, C) (Miyato & Koyama 2018,
+  "cGANs with projection discriminator", as their ResNet D's global sum pooling).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -21,6 +23,29 @@ from dcgan_lab.models.checks import require_positive_int
 
 def target_of(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
+
+
+T = TypeVar("T")
+
+
+def from_spec(spec: object, kind: type[T]) -> T:
+    """``spec`` as is when it is already a ``kind``; else build it from its saved node.
+
+    Only this package's classes are built, so a checkpoint cannot name an arbitrary
+    callable to run.
+    """
+    if isinstance(spec, kind):
+        return spec
+    node = dict(spec) if isinstance(spec, Mapping) else {}
+    target = str(node.get("_target_", ""))
+    if not target.startswith("dcgan_lab."):
+        raise UserError(f"the checkpoint names {target or 'no class'} to build; not loading it")
+    import hydra  # here: the networks themselves need no Hydra
+
+    built = hydra.utils.instantiate(node)
+    if not isinstance(built, kind):
+        raise UserError(f"the checkpoint's {target} is not a {kind.__name__}; not loading it")
+    return built
 
 
 class Network(nn.Module):
@@ -80,8 +105,8 @@ class Generator(Network):
 class Discriminator(Network):
     """images (B, C, H, W) [and labels (B,) when conditional] -> real/fake logits (B,).
 
-    Subclasses build ``embed`` (images -> features (B, F)) and call ``add_heads(F)``. The
-    sigmoid lives in the loss. ``embed`` is public: ACGAN's auxiliary classifier reads it.
+    Subclasses build ``feature_map`` (images -> (B, C, h, w)) and call ``add_heads(C, h*w)``.
+    The sigmoid lives in the loss. ``pooled`` is public: ACGAN's auxiliary classifier reads it.
     """
 
     classify: nn.Linear
@@ -103,14 +128,15 @@ class Discriminator(Network):
         self.image_size = require_positive_int("image_size", image_size, 28)
         self.num_classes = require_classes(conditional, num_classes)
         self.label_projection: nn.Embedding | None = None
-        self.feature_dim = 0
+        self.pooled_dim = 0  # channels of the feature map: the projection's size
 
-    def add_heads(self, feature_dim: int, bias: bool = True) -> None:
-        """The logit head (F -> 1) and, when conditional, the projection embedding (C, F)."""
-        self.feature_dim = feature_dim
-        self.classify = nn.Linear(feature_dim, 1, bias=bias)
+    def add_heads(self, channels: int, positions: int, bias: bool = True) -> None:
+        """The logit head (channels * positions -> 1) and, when conditional, the projection
+        embedding (classes, channels)."""
+        self.pooled_dim = channels
+        self.classify = nn.Linear(channels * positions, 1, bias=bias)
         if self.num_classes:
-            self.label_projection = nn.Embedding(self.num_classes, feature_dim)
+            self.label_projection = nn.Embedding(self.num_classes, channels)
 
     def finish(self, init: Any) -> None:
         """Initialise the weights with ``init``, then apply spectral norm if asked."""
@@ -120,21 +146,26 @@ class Discriminator(Network):
         if self.arguments["spectral_norm"]:  # after init: it reparametrises those weights
             self.apply(add_spectral_norm)
 
-    def embed(self, images: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) -> features (B, F)."""
+    def feature_map(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C_in, H, W) -> features (B, C, h, w)."""
         raise NotImplementedError
 
+    @staticmethod
+    def pooled(features: torch.Tensor) -> torch.Tensor:
+        """(B, C, h, w) -> (B, C): the map summed over its positions."""
+        return features.sum(dim=(2, 3))
+
     def logits(self, features: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """features (B, F) -> logits (B,), plus the label projection when conditional."""
-        out = self.classify(features).squeeze(1)
+        """features (B, C, h, w) -> logits (B,), plus the label projection when conditional."""
+        out = self.classify(features.flatten(1)).squeeze(1)
         if self.label_projection is not None:
             if labels is None:
                 raise ValueError("a conditional discriminator needs labels")
-            out = out + (self.label_projection(labels) * features).sum(dim=1)
+            out = out + (self.label_projection(labels) * self.pooled(features)).sum(dim=1)
         return out
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.logits(self.embed(images), labels)
+        return self.logits(self.feature_map(images), labels)
 
 
 def require_classes(conditional: bool, num_classes: int | None) -> int:

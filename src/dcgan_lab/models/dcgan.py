@@ -44,7 +44,9 @@ class DCGANGenerator(Generator):
         require_positive_int("width", width)
         k = n_stages(image_size)
         widths = [width * 2 ** (k - 1 - i) for i in range(k)]  # 64x64: [8w, 4w, 2w, w]
-        layers: list[nn.Module] = [nn.ConvTranspose2d(self.input_dim, widths[0], 4, 1, 0, bias=False)]
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(self.input_dim, widths[0], 4, 1, 0, bias=False)
+        ]
         for c_in, c_out in zip(widths, [*widths[1:], channels], strict=True):
             layers += [nn.BatchNorm2d(c_in), nn.ReLU(True)]
             layers.append(nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False))
@@ -84,9 +86,8 @@ class DCGANDiscriminator(Discriminator):
                 layers.append(UniformMaskDropout(p))
         self.main = nn.Sequential(*layers)
         # The paper's Conv2d(8w, 1, 4) on a 4x4 map is this linear layer on its 8w*16 values.
-        self.add_heads(widths[-1] * 16, bias=False)
+        self.add_heads(widths[-1], 16, bias=False)
         self.finish(init_dcgan_weights)
 
-    def embed(self, images: torch.Tensor) -> torch.Tensor:
-        # (B, C, H, W) -> (B, 8w, 4, 4) -> (B, 8w*16)
-        return self.main(images).flatten(1)
+    def feature_map(self, images: torch.Tensor) -> torch.Tensor:
+        return self.main(images)  # (B, C, H, W) -> (B, 8w, 4, 4)

@@ -90,12 +90,11 @@ class KerasDiscriminator(Discriminator):
             nn.LeakyReLU(0.2),
             UniformMaskDropout(p),
         )
-        self.add_heads(2 * width * side * side)
+        self.add_heads(2 * width, side * side)
         self.finish(init_dcgan_weights)
 
-    def embed(self, images: torch.Tensor) -> torch.Tensor:
-        # (B, C, H, W) -> (B, 2w, H/4, W/4) -> (B, 2w*H*W/16)
-        return self.features(images).flatten(1)
+    def feature_map(self, images: torch.Tensor) -> torch.Tensor:
+        return self.features(images)  # (B, C, H, W) -> (B, 2w, H/4, W/4)
 
 
 def upsample_conv(in_channels: int, out_channels: int, fused: bool) -> tuple[nn.Module, nn.Module]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from dcgan_lab.errors import UserError
 from dcgan_lab.report.collect import Job, read_sweep, swept_keys
 from dcgan_lab.report.plots import plot_best_vs_param, plot_fid_curves
 from dcgan_lab.report.seeds import COLLAPSE_RATIO, SEED_KEY, seed_table, summarise_seeds

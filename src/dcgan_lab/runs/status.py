@@ -13,11 +13,11 @@ from hydra.types import RunMode
 from lightning_fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
-from dcgan_lab.errors import first_line, user_error_in
-from dcgan_lab.errors import TrainingDiverged
+from dcgan_lab.errors import TrainingDiverged, first_line, user_error_in
 from dcgan_lab.runs.run_dir import RunDir
 
 log = logging.getLogger(__name__)
+
 
 def is_rank_zero() -> bool:
     """False in the extra processes Lightning's DDP starts (rank from the environment)."""

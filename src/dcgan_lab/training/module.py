@@ -7,7 +7,7 @@ module owns what training adds to them: losses, optimizers, EMA, sampling and sc
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import pytorch_lightning as pl
@@ -19,7 +19,7 @@ from torch.optim import Optimizer
 
 from dcgan_lab.errors import TrainingDiverged, UserError
 from dcgan_lab.metrics.quality import SampleQuality
-from dcgan_lab.models.base import Discriminator, Generator
+from dcgan_lab.models.base import Discriminator, Generator, from_spec
 from dcgan_lab.runs.checkpoints import (
     fill_optional_state,
     require_same_architecture,
@@ -53,11 +53,11 @@ class DCGANModule(pl.LightningModule):
 
     def __init__(
         self,
-        generator: Generator,
-        discriminator: Discriminator,
+        generator: Generator | Mapping[str, Any],
+        discriminator: Discriminator | Mapping[str, Any],
         g_optimizer: OptimizerFactory | None = None,
         d_optimizer: OptimizerFactory | None = None,
-        loss: GANLoss | None = None,
+        loss: GANLoss | Mapping[str, Any] | None = None,
         conditional: bool = False,
         n_fixed_samples: int = 64,
         compile: bool = False,
@@ -72,10 +72,15 @@ class DCGANModule(pl.LightningModule):
         self.save_hyperparameters(
             ignore=["generator", "discriminator", "g_optimizer", "d_optimizer", "loss"]
         )
-        self.loss = loss or GANLoss()
+        # Built networks, or the nodes a checkpoint saved (``load_from_checkpoint``).
+        generator = from_spec(generator, Generator)
+        discriminator = from_spec(discriminator, Discriminator)
+        self.loss = from_spec(loss, GANLoss) if loss is not None else GANLoss()
         # How to rebuild the networks and the loss: checkpoints are self-contained.
         self.hparams.update(
-            generator=generator.spec(), discriminator=discriminator.spec(), loss=loss_spec(self.loss)
+            generator=generator.spec(),
+            discriminator=discriminator.spec(),
+            loss=loss_spec(self.loss),
         )
         require_bn_mode("bn_sampling", bn_sampling)
         self.num_classes = require_conditioning(conditional, generator, discriminator)
@@ -87,7 +92,7 @@ class DCGANModule(pl.LightningModule):
         if self.loss.ac_weight:
             if not self.num_classes:
                 raise UserError("loss=acgan needs a conditional model: add model.conditional=true")
-            self.aux_classifier = nn.Linear(discriminator.feature_dim, self.num_classes)
+            self.aux_classifier = nn.Linear(discriminator.pooled_dim, self.num_classes)
         self.augment = DiffAugment(augment) if augment else None
         # The generator's moving average (None: off); sampled and scored beside the raw G.
         self.generator_ema = ema_of(generator, ema_decay, ema_warmup) if ema_decay else None
@@ -173,8 +178,9 @@ class DCGANModule(pl.LightningModule):
         images = self.augment(images) if self.augment else images
         if self.aux_classifier is None:
             return self.discriminator(images, labels), None
-        features = self.discriminator.embed(images)  # (B, F)
-        return self.discriminator.logits(features, labels), self.aux_classifier(features)
+        features = self.discriminator.feature_map(images)  # (B, C, h, w)
+        classes = self.aux_classifier(self.discriminator.pooled(features))  # (B, classes)
+        return self.discriminator.logits(features, labels), classes
 
     def _stop_if_diverged(self, stats: dict[str, torch.Tensor]) -> None:
         # One host sync per step: a NaN must stop the run before any checkpoint saves it.
@@ -232,7 +238,9 @@ class DCGANModule(pl.LightningModule):
         if r1_weight:
             d_loss = d_loss + 0.5 * r1_weight * r1_penalty(real_logits, real)
         if self.loss.gp_weight:
-            critic = self.discriminator if labels is None else lambda x: self.discriminator(x, labels)
+            critic = (
+                self.discriminator if labels is None else lambda x: self.discriminator(x, labels)
+            )
             d_loss = d_loss + self.loss.gp_weight * gradient_penalty(critic, real, fake)
         if real_classes is not None and fake_classes is not None and labels is not None:
             aux = F.cross_entropy(real_classes, labels) + F.cross_entropy(fake_classes, labels)
@@ -308,7 +316,9 @@ class DCGANModule(pl.LightningModule):
 
     def _score(self, ema: bool) -> dict[str, float]:
         assert self.quality is not None
-        return self.quality.score(self._sampler(ema), self.latent_dim, self.device, self.num_classes)
+        return self.quality.score(
+            self._sampler(ema), self.latent_dim, self.device, self.num_classes
+        )
 
     def _sampler(self, ema: bool) -> Sampler:
         generator = self.generator_ema.module if ema and self.generator_ema else self.generator
@@ -324,7 +334,9 @@ class DCGANModule(pl.LightningModule):
         return self._sampler(ema=bool(self.use_ema))(noise, labels)
 
 
-def require_conditioning(conditional: bool, generator: Generator, discriminator: Discriminator) -> int:
+def require_conditioning(
+    conditional: bool, generator: Generator, discriminator: Discriminator
+) -> int:
     """The class count both networks condition on (0: unconditional); they must agree."""
     classes = {generator.num_classes, discriminator.num_classes}
     if len(classes) > 1 or bool(generator.num_classes) != bool(conditional):

@@ -49,7 +49,11 @@ def require_bn_mode(name: str, value: str) -> str:
 
 @contextmanager
 def standing_statistics(
-    net: nn.Module, latent_dim: int, num_classes: int = 0, n_batches: int = 20, batch_size: int = 256
+    net: nn.Module,
+    latent_dim: int,
+    num_classes: int = 0,
+    n_batches: int = 20,
+    batch_size: int = 256,
 ) -> Iterator[nn.Module]:
     """Eval mode with BatchNorm statistics averaged over ``n_batches`` fresh latent batches
     (with uniformly drawn labels for a conditional generator)."""
@@ -95,6 +99,4 @@ def generate(
             generator.eval()
         chunks = noise.split(batch_size)
         label_chunks = labels.split(batch_size) if labels is not None else [None] * len(chunks)
-        return torch.cat(
-            [generator(z, y) for z, y in zip(chunks, label_chunks, strict=True)]
-        )
+        return torch.cat([generator(z, y) for z, y in zip(chunks, label_chunks, strict=True)])
