@@ -59,7 +59,10 @@ def test_each_job_is_its_own_wandb_run_grouped_and_named_by_overrides(grid_sweep
             run.config["model"]["generator"]["width"]
             == {"width=narrow": 32, "width=base": 64}[width]
         )
-        assert run.config["model"]["dropout"] == {"dropout=none": 0.0, "dropout=base": 0.3}[dropout]
+        assert (
+            run.config["model"]["discriminator"]["dropout"]
+            == {"dropout=none": 0.0, "dropout=base": 0.3}[dropout]
+        )
         logged = [row["val/fid"] for row in run.history if "val/fid" in row]
         assert logged == pytest.approx(csv_fids(job))
         assert len(logged) == 2
@@ -84,6 +87,7 @@ def test_report_lists_every_job_with_its_csv_numbers_and_plots(grid_sweep: Path)
         assert (report_dir / name).stat().st_size > 1000
 
 
+@pytest.mark.slow  # a 3-job sweep
 def test_a_failing_job_does_not_stop_the_sweep_and_is_marked(tmp_path: Path) -> None:
     result = run_cli(
         [
@@ -161,6 +165,7 @@ def test_report_on_a_folder_that_is_not_a_sweep_says_so(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow  # 3 Optuna trials
 def test_optuna_search_finishes_and_writes_its_results(tmp_path: Path) -> None:
     result = run_cli(
         ["dcgan-train", "hparams_search=optuna", "hydra.sweeper.n_trials=3", "logger=csv", *TINY],
@@ -178,6 +183,7 @@ def test_optuna_search_finishes_and_writes_its_results(tmp_path: Path) -> None:
     assert results["best_value"] == pytest.approx(min(fids))
 
 
+@pytest.mark.slow  # a parallel sweep; the sequential one stays
 def test_joblib_launcher_runs_jobs_in_parallel_with_their_own_wandb_config(
     tmp_path: Path,
 ) -> None:
@@ -217,7 +223,13 @@ def test_slurm_launcher_config_composes(compose_train) -> None:
     assert cfg.hydra.launcher.gpus_per_node == 1
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")))
+@pytest.mark.parametrize(
+    "name",
+    [  # Fashion-MNIST's 60,000 images take a while to load: slow
+        pytest.param(p.stem, marks=[pytest.mark.slow] if p.stem == "fashion" else [])
+        for p in sorted((CONF / "experiment").glob("*.yaml"))
+    ],
+)
 def test_every_experiment_file_runs(tmp_path: Path, name: str) -> None:
     result = run_cli(
         ["dcgan-train", f"experiment={name}", "trainer=fast", "logger=csv",

@@ -109,6 +109,7 @@ def test_sample_writes_npz_and_grid_from_a_checkpoint(two_runs, tmp_path: Path) 
     assert len(list(cwd.glob("outputs/samples/*/*/samples_3.npz"))) == 1
 
 
+@pytest.mark.slow  # test_sweeps runs a multirun
 def test_multirun_jobs_get_their_own_dirs_under_outputs(tmp_path: Path) -> None:
     result = run_cli(
         [
@@ -134,6 +135,7 @@ def val_rows(run: Path) -> list[dict[str, str]]:
         return [r for r in csv.DictReader(f) if r.get("val/fid")]
 
 
+@pytest.mark.slow  # a 3-epoch run and its resume; test_resume covers resuming
 def test_training_logs_scores_that_improve_and_resume_keeps_the_best(tmp_path: Path) -> None:
     common = [
         "data=mnist5k", "logger=csv", "trainer.limit_train_batches=40", "metrics.n_fake=300",

@@ -57,6 +57,7 @@ def wait_for_checkpoint(cwd: Path, proc: subprocess.Popen[str], timeout: float =
     raise AssertionError("no checkpoint appeared")
 
 
+@pytest.mark.slow  # a killed run and its resume
 def test_sigkill_mid_epoch_then_resume_finishes_the_run(tmp_path: Path) -> None:
     proc = start_training(tmp_path, *LONG_RUN, "logger=csv")
     ckpt = wait_for_checkpoint(tmp_path, proc)
@@ -76,7 +77,9 @@ def test_sigkill_mid_epoch_then_resume_finishes_the_run(tmp_path: Path) -> None:
     assert not list(run.glob("checkpoints/.*tmp*"))
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize(
+    "signum", [signal.SIGINT, pytest.param(signal.SIGTERM, marks=pytest.mark.slow)]
+)
 def test_ctrl_c_or_sigterm_saves_a_checkpoint_finishes_wandb_and_exits_130(
     tmp_path: Path, signum: int
 ) -> None:

@@ -94,6 +94,7 @@ def test_ckpt_path_last_without_any_run_is_a_clear_error(tmp_path: Path) -> None
         resume_arguments(["ckpt_path=last"], tmp_path / "outputs" / "runs")
 
 
+@pytest.mark.slow  # two subprocess runs; in-process resume tests stay
 def test_resume_by_cli_continues_the_run_dir_csv_and_wandb_run(tmp_path: Path) -> None:
     common = ["data=random", "trainer=fast", "metrics=none", "logger=default"]
     first = run_cli(["dcgan-train", *common, "width=narrow"], cwd=tmp_path)

@@ -105,4 +105,3 @@ def test_wgan_gp_penalty_runs_with_labels() -> None:
 def test_inconsistent_conditioning_fails_in_one_line(build, message: str) -> None:
     with pytest.raises(UserError, match=message):
         build()
-

@@ -67,6 +67,7 @@ def test_scores_over_two_ranks_equal_one_process_scoring_the_same_samples(
     assert ranks[0]["kid_mean"] == pytest.approx(single["kid_mean"], rel=2e-2)
 
 
+@pytest.mark.slow  # 2-process training; the DDP scoring test stays
 def test_ddp_cpu_trains_in_lockstep_and_only_rank_zero_writes(tmp_path: Path) -> None:
     args = [
         "trainer=ddp_cpu", "trainer.max_epochs=2", "data=random", "trainer.limit_train_batches=4",

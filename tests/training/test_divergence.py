@@ -75,6 +75,7 @@ def test_a_diverging_run_exits_3_with_one_line(
     assert len(err) == 1 and err[0].startswith("dcgan-train: error: training diverged at step ")
 
 
+@pytest.mark.slow  # a sweep; test_a_diverging_run_exits_3 stays
 def test_a_diverged_sweep_job_is_marked_and_the_others_go_on(tmp_path: Path) -> None:
     result = run_cli(["dcgan-train", "-m", "data=random", "trainer=fast", "logger=csv",
                       "metrics=none", "model.g_optimizer.lr=0.0002,1e30"], tmp_path)  # fmt: skip
