@@ -6,18 +6,12 @@ plain keys Lightning or torch would only reject later, with a traceback.
 
 from __future__ import annotations
 
-from typing import Any
-
 import hydra
 import torch
 from omegaconf import DictConfig
 
 from dcgan_lab.errors import UserError
-
-
-def require_int(key: str, value: Any, minimum: int, example: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise UserError(f"{key}={value!r} must be an integer >= {minimum} (e.g. {key}={example})")
+from dcgan_lab.models.checks import require_int
 
 
 def check_optimizer(key: str, node: DictConfig | None) -> None:

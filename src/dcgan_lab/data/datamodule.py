@@ -64,9 +64,10 @@ class ImageDataModule(pl.LightningDataModule):
         super().__init__()
         require_positive_int("batch_size", batch_size, 8)
         require_positive_int("val_batch_size", val_batch_size, 256)
-        for key, value in (("channels", channels), ("image_size", image_size)):
-            if value is not None:
-                require_positive_int(key, value, 28 if key == "image_size" else 1)
+        if channels is not None:
+            require_positive_int("channels", channels, 1)
+        if image_size is not None:
+            require_positive_int("image_size", image_size, 28)
         if channels not in (None, 1, 3):
             raise ArgumentError("channels", f"{{name}}={channels}: choose 1 (grey) or 3 (RGB)")
         if num_classes is not None:

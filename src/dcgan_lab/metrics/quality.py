@@ -16,6 +16,7 @@ from torchmetrics.image.inception import InceptionScore
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from dcgan_lab.errors import UserError
+from dcgan_lab.models.checks import require_int
 
 # images (B, C, H, W) in [-1, 1] -> what the feature modules expect
 Prepare = Callable[[torch.Tensor], torch.Tensor]
@@ -172,13 +173,11 @@ class SampleQuality:
                 f"processes; use a multiple of {self.world_size} batches of {batch_size}"
             )
         per_rank = len(batches) // self.world_size
-        first, stop = self.rank * per_rank * batch_size, (self.rank + 1) * per_rank * batch_size
-        for start in range(first, min(stop, self.n_fake), batch_size):
-            z = noise[start : start + batch_size].to(device)
-            if labels is None:
-                self.add_fake(generate(z))
-            else:
-                self.add_fake(generate(z, labels[start : start + batch_size].to(device)))
+        mine = slice(self.rank * per_rank, (self.rank + 1) * per_rank)
+        label_batches = labels.split(batch_size) if labels is not None else [None] * len(batches)
+        for z, y in zip(batches[mine], label_batches[mine], strict=True):
+            images = generate(z.to(device)) if y is None else generate(z.to(device), y.to(device))
+            self.add_fake(images)
         return self.compute()
 
 
@@ -192,11 +191,7 @@ def check_settings(
         ("kid_subsets", kid_subsets, 1, 50),
         ("kid_subset_size", kid_subset_size, 2, 500),
     ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise UserError(
-                f"metrics.{key}={value!r} must be an integer >= {minimum} "
-                f"(e.g. metrics.{key}={example})"
-            )
+        require_int(f"metrics.{key}", value, minimum, example)
 
 
 def fixed_inputs(

@@ -6,7 +6,7 @@ sits in the config (``model.generator.width``): see ``errors.ArgumentError``.
 
 from __future__ import annotations
 
-from dcgan_lab.errors import ArgumentError
+from dcgan_lab.errors import ArgumentError, UserError
 
 
 def require_positive_int(name: str, value: object, example: int = 64) -> int:
@@ -15,6 +15,13 @@ def require_positive_int(name: str, value: object, example: int = 64) -> int:
             name, f"{{name}}={value!r} must be a positive integer (e.g. {{name}}={example})"
         )
     return value
+
+
+def require_int(key: str, value: object, minimum: int, example: object) -> None:
+    """For values checked outside any constructor (run settings, ``metrics.*``), so named by
+    their full config key."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise UserError(f"{key}={value!r} must be an integer >= {minimum} (e.g. {key}={example})")
 
 
 def require_fraction(name: str, value: object, example: float = 0.3) -> float:
