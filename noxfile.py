@@ -1,4 +1,4 @@
-"""Task runner: `nox` runs lint, typecheck and tests; `nox -s slow` / `nox -s gpu` opt in."""
+"""Task runner: `nox` runs lint, typecheck and tests; `nox -s slow|fidelity|gpu` opt in."""
 
 from __future__ import annotations
 
@@ -25,6 +25,14 @@ def tests(session: nox.Session) -> None:
     """Unit and end-to-end tests that run on a 2-core CPU, offline."""
     install_project(session)
     session.run("pytest", "-m", "not slow and not gpu", *session.posargs)
+
+
+@nox.session
+def fidelity(session: nox.Session) -> None:
+    """The Keras recipe checked against Keras itself (installs Keras 3, torch backend)."""
+    install_project(session)
+    session.install("-e", ".[fidelity]")
+    session.run("pytest", "tests/fidelity", *session.posargs, env={"KERAS_BACKEND": "torch"})
 
 
 @nox.session

@@ -90,22 +90,34 @@ def test_option_composes_and_instantiates(compose_train, group: str, option: str
         (["optimizer@model.d_optimizer=sgd"], "model.d_optimizer._target_", "torch.optim.SGD"),
         (["optimizer@model.d_optimizer=sgd"], "model.g_optimizer._target_", "torch.optim.Adam"),
         (["model.g_optimizer.lr=0.001"], "model.g_optimizer.lr", 0.001),
-        (["experiment=reference"], "model.d_optimizer.betas", [0.5, 0.999]),
+        (["experiment=paper_adam"], "model.d_optimizer.betas", [0.5, 0.999]),
         ([], "model.g_optimizer.lr", 4e-4),  # the default: G at twice the paper's lr
         ([], "model.d_optimizer.lr", 2e-4),
-        (["experiment=reference"], "model.g_optimizer.lr", 2e-4),
+        (["experiment=paper_adam"], "model.g_optimizer.lr", 2e-4),
         (["optimizers=adam"], "model.g_optimizer.lr", 2e-4),
         (["optimizer@model.g_optimizer=sgd"], "model.g_optimizer.lr", 1e-2),
         (["loss=wgan_gp", "model.loss.r1_weight=1"], "model.loss.r1_weight", 1),
         (["loss=hinge", "model.loss.r1_weight=1"], "model.loss.r1_weight", 1),
-        (["experiment=reference"], "model.ema_decay", 0.0),
+        (["experiment=paper_adam"], "model.ema_decay", 0.0),
         ([], "model.ema_decay", 0.9998),
         ([], "model.loss.r1_weight", 1.0),  # the default: lazy R1 on every 4th D step
         ([], "model.loss.r1_every", 4),
         (["loss=hinge"], "model.loss.r1_every", 4),
-        (["experiment=reference"], "model.loss.r1_weight", 0.0),
-        (["experiment=reference"], "model.bn_sampling", "running"),
-        (["experiment=reference"], "model.loss._target_", "dcgan_lab.training.losses.GANLoss"),
+        (["experiment=paper_adam"], "model.loss.r1_weight", 0.0),
+        (["experiment=paper_adam"], "model.bn_sampling", "running"),
+        (["experiment=keras"], "model.step", "keras"),
+        (["experiment=keras"], "model.generator.activation_before_norm", True),
+        (["experiment=keras"], "model.generator.conventions", "keras"),
+        (["experiment=keras"], "model.discriminator.conventions", "keras"),
+        (["experiment=keras"], "model.g_optimizer.lr", 1e-3),
+        (["experiment=keras"], "model.d_optimizer.eps", 1e-7),
+        (["experiment=keras"], "model.loss._target_", "dcgan_lab.training.losses.KerasBCELoss"),
+        (["experiment=keras"], "data.batch_size", 32),
+        (["experiment=keras"], "data.batches_per_epoch", 200),
+        (["experiment=keras"], "callbacks.stop_at_iteration.iterations", 4001),
+        (["experiment=keras"], "trainer.max_steps", -1),  # step-based resumes replay an epoch
+        (["experiment=keras"], "model.n_fixed_samples", 25),
+        (["experiment=paper_adam"], "model.loss._target_", "dcgan_lab.training.losses.GANLoss"),
         (["optimizers=ttur"], "model.g_optimizer.lr", 1e-4),
         (["optimizers=ttur"], "model.d_optimizer.lr", 4e-4),
         (["loss=wgan_gp"], "model.loss.n_critic", 5),
@@ -152,8 +164,8 @@ def test_defaults_are_reference_networks_with_compact_latent(compose_train, tmp_
     assert set(cfg.logger) == {"csv", "wandb"}
 
 
-def test_reference_experiment_is_the_plain_tutorial_recipe(compose_train) -> None:
-    cfg = compose_train("experiment=reference")
+def test_paper_adam_experiment_is_the_pytorch_port_recipe(compose_train) -> None:
+    cfg = compose_train("experiment=paper_adam")
     assert cfg.data.batch_size == 64 and cfg.model.generator.latent_dim == 100
     model = hydra.utils.instantiate(cfg.model)
     assert model.generator_ema is None and model.augment is None

@@ -19,8 +19,8 @@ from dcgan_lab.models.checks import (
     require_positive_int,
     require_power_of_two_times_four,
 )
+from dcgan_lab.models.conventions import init_dcgan_weights
 from dcgan_lab.models.dropout import UniformMaskDropout
-from dcgan_lab.models.init import init_dcgan_weights
 
 
 def n_stages(image_size: int) -> int:

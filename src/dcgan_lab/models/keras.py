@@ -12,13 +12,18 @@ from torch import nn
 
 from dcgan_lab.models.base import Discriminator, Generator
 from dcgan_lab.models.checks import require_divisible, require_fraction, require_positive_int
+from dcgan_lab.models.conventions import INIT, batch_norm, require_conventions, strided_conv
 from dcgan_lab.models.dropout import UniformMaskDropout
-from dcgan_lab.models.init import init_dcgan_weights
 from dcgan_lab.models.upsample_conv import NearestUpsampleConv2d
 
 
 class KerasGenerator(Generator):
     """Dense -> BN -> LeakyReLU -> reshape -> (upsample, conv5x5) x 2 -> tanh.
+
+    ``activation_before_norm`` orders the dense block Dense -> LeakyReLU -> BN, as the Keras
+    code writes it (``Dense(..., activation=LeakyReLU(0.2))`` then ``BatchNormalization()``);
+    the conv block keeps conv -> BN -> LeakyReLU. ``conventions``: initialisation, BatchNorm
+    settings and padding, ``dcgan`` or ``keras`` (``models/conventions.py``).
 
     ``width`` is the channel count of the last hidden conv; the dense layer feeds
     ``2 * width`` channels at a quarter of the image side. At latent_dim=100, width=64,
@@ -34,30 +39,34 @@ class KerasGenerator(Generator):
         channels: int = 1,
         image_size: int = 28,
         fused_upsample: bool = False,
+        activation_before_norm: bool = False,
+        conventions: str = "dcgan",
         **conditioning: Any,
     ) -> None:
         super().__init__(
             latent_dim, channels, image_size, width=width, fused_upsample=fused_upsample,
+            activation_before_norm=activation_before_norm, conventions=conventions,
             **conditioning,
         )  # fmt: skip
         require_positive_int("width", width)
+        require_conventions(conventions)
         # Two stride-2 stages halve the side twice, so the side must be divisible by 4.
         side = require_divisible("image_size", image_size, 4, 28) // 4
         self.base_shape = (2 * width, side, side)
         base_features = 2 * width * side * side
+        norm_act = [batch_norm(base_features, conventions, spatial=False), nn.LeakyReLU(0.2)]
         self.project = nn.Sequential(
             nn.Linear(self.input_dim, base_features),
-            nn.BatchNorm1d(base_features),
-            nn.LeakyReLU(0.2),
+            *(reversed(norm_act) if activation_before_norm else norm_act),
         )
         self.upsample = nn.Sequential(
             *upsample_conv(2 * width, width, fused_upsample),
-            nn.BatchNorm2d(width),
+            batch_norm(width, conventions),
             nn.LeakyReLU(0.2),
             *upsample_conv(width, channels, fused_upsample),
             nn.Tanh(),
         )
-        self.apply(init_dcgan_weights)
+        self.apply(INIT[conventions])
 
     def synthesize(self, x: torch.Tensor) -> torch.Tensor:
         # x: (B, input_dim) -> (B, 2w * s * s) -> (B, 2w, s, s) -> (B, C, 4s, 4s)
@@ -67,7 +76,8 @@ class KerasGenerator(Generator):
 class KerasDiscriminator(Discriminator):
     """(conv5x5 stride 2 -> LeakyReLU -> Dropout) x 2 -> flatten -> linear logit.
 
-    At width=64, dropout=0.3, 28x28x1 it has 212,865 parameters.
+    At width=64, dropout=0.3, 28x28x1 it has 212,865 parameters. ``conventions``: as the
+    generator's; ``keras`` pads the strided convs as TensorFlow's 'same' does.
     """
 
     def __init__(
@@ -76,22 +86,27 @@ class KerasDiscriminator(Discriminator):
         dropout: float = 0.3,
         channels: int = 1,
         image_size: int = 28,
+        conventions: str = "dcgan",
         **conditioning: Any,
     ) -> None:
-        super().__init__(channels, image_size, width=width, dropout=dropout, **conditioning)
+        super().__init__(
+            channels, image_size, width=width, dropout=dropout, conventions=conventions,
+            **conditioning,
+        )  # fmt: skip
         require_positive_int("width", width)
+        require_conventions(conventions)
         p = require_fraction("dropout", dropout)
         side = require_divisible("image_size", image_size, 4, 28) // 4
         self.features = nn.Sequential(
-            nn.Conv2d(channels, width, kernel_size=5, stride=2, padding=2),
+            strided_conv(channels, width, 5, 2, conventions),
             nn.LeakyReLU(0.2),
             UniformMaskDropout(p),
-            nn.Conv2d(width, 2 * width, kernel_size=5, stride=2, padding=2),
+            strided_conv(width, 2 * width, 5, 2, conventions),
             nn.LeakyReLU(0.2),
             UniformMaskDropout(p),
         )
         self.add_heads(2 * width, side * side)
-        self.finish(init_dcgan_weights)
+        self.finish(INIT[conventions])
 
     def feature_map(self, images: torch.Tensor) -> torch.Tensor:
         return self.features(images)  # (B, C, H, W) -> (B, 2w, H/4, W/4)

@@ -1,8 +1,9 @@
 """Adversarial losses on D's raw logits: the ``loss`` config group picks one.
 
-Each gives D's loss on (real, fake) logits and G's loss on fake logits. WGAN-GP adds a
-gradient penalty (``gp_weight``) and updates G only every ``n_critic`` batches; any loss can
-add the R1 penalty on real images (``r1_weight``).
+Each gives D's loss as a real part plus a fake part (so D can be updated on real and fake
+batches together or, as Keras' recipe does, one after the other) and G's loss on fake
+logits. WGAN-GP adds a gradient penalty (``gp_weight``) and updates G only every
+``n_critic`` batches; any loss can add the R1 penalty on real images (``r1_weight``).
 """
 
 from __future__ import annotations
@@ -54,13 +55,42 @@ class GANLoss:
         return self.r1_weight * self.r1_every if d_step % self.r1_every == 0 else 0.0
 
     def discriminator(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        real_target = torch.full_like(real, 1.0 - self.label_smoothing)
-        return F.binary_cross_entropy_with_logits(
-            real, real_target
-        ) + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+        """D's loss on real logits (B,) and fake logits (B,)."""
+        return self.discriminator_real(real) + self.discriminator_fake(fake)
+
+    def discriminator_real(self, real: torch.Tensor) -> torch.Tensor:
+        return self.bce(real, 1.0 - self.label_smoothing)
+
+    def discriminator_fake(self, fake: torch.Tensor) -> torch.Tensor:
+        return self.bce(fake, 0.0)
 
     def generator(self, fake: torch.Tensor) -> torch.Tensor:
-        return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+        return self.bce(fake, 1.0)
+
+    def bce(self, logits: torch.Tensor, target: float) -> torch.Tensor:
+        """Mean binary cross-entropy of sigmoid(logits) (B,) against a constant target."""
+        return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+@dataclass
+class KerasBCELoss(GANLoss):
+    """Keras' ``binary_crossentropy`` on a sigmoid output: the probability is clipped to
+    [clip, 1 - clip] (Keras' epsilon, 1e-7) before the log. Where D is that sure, the clip
+    also stops the gradient, which the logit form never does; ``experiment=keras`` uses this
+    to take Keras' steps exactly. Other configs keep the logit form (stable under AMP).
+    """
+
+    clip: float = 1e-7
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        clip = require_non_negative("clip", self.clip, 1e-7)
+        if clip >= 0.5:
+            raise ArgumentError("clip", f"{{name}}={clip} must be below 0.5 (e.g. {{name}}=1e-7)")
+
+    def bce(self, logits: torch.Tensor, target: float) -> torch.Tensor:
+        probability = torch.sigmoid(logits).clamp(self.clip, 1.0 - self.clip)  # (B,)
+        return F.binary_cross_entropy(probability, torch.full_like(probability, target))
 
 
 def loss_spec(loss: GANLoss) -> dict[str, Any]:
@@ -71,8 +101,11 @@ def loss_spec(loss: GANLoss) -> dict[str, Any]:
 class HingeLoss(GANLoss):
     """D: mean(relu(1 - real)) + mean(relu(1 + fake)); G: -mean(fake) (SAGAN, BigGAN)."""
 
-    def discriminator(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+    def discriminator_real(self, real: torch.Tensor) -> torch.Tensor:
+        return F.relu(1.0 - real).mean()
+
+    def discriminator_fake(self, fake: torch.Tensor) -> torch.Tensor:
+        return F.relu(1.0 + fake).mean()
 
     def generator(self, fake: torch.Tensor) -> torch.Tensor:
         return -fake.mean()
@@ -81,8 +114,11 @@ class HingeLoss(GANLoss):
 class LeastSquaresLoss(GANLoss):
     """LSGAN: D regresses real to 1 and fake to 0; G pulls fake to 1 (squared error)."""
 
-    def discriminator(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        return 0.5 * ((real - 1.0).square().mean() + fake.square().mean())
+    def discriminator_real(self, real: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (real - 1.0).square().mean()
+
+    def discriminator_fake(self, fake: torch.Tensor) -> torch.Tensor:
+        return 0.5 * fake.square().mean()
 
     def generator(self, fake: torch.Tensor) -> torch.Tensor:
         return 0.5 * (fake - 1.0).square().mean()
@@ -95,8 +131,11 @@ class WassersteinGPLoss(GANLoss):
     added by the module, which has D at hand; ``n_critic`` D steps per G step (paper: 5).
     """
 
-    def discriminator(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        return fake.mean() - real.mean()
+    def discriminator_real(self, real: torch.Tensor) -> torch.Tensor:
+        return -real.mean()
+
+    def discriminator_fake(self, fake: torch.Tensor) -> torch.Tensor:
+        return fake.mean()
 
     def generator(self, fake: torch.Tensor) -> torch.Tensor:
         return -fake.mean()

@@ -17,7 +17,7 @@ from pytorch_lightning.core.optimizer import LightningOptimizer
 from torch import nn
 from torch.optim import Optimizer
 
-from dcgan_lab.errors import TrainingDiverged, UserError
+from dcgan_lab.errors import ArgumentError, TrainingDiverged, UserError
 from dcgan_lab.metrics.quality import SampleQuality
 from dcgan_lab.models.base import Discriminator, Generator, from_spec
 from dcgan_lab.runs.checkpoints import (
@@ -43,7 +43,9 @@ class DCGANModule(pl.LightningModule):
     switches (same maths, same checkpoints): ``compile`` (``torch.compile``), ``channels_last``
     (NHWC). Quality switches (docs/results.md): ``augment`` (DiffAugment policy),
     ``ema_decay`` / ``ema_warmup`` (an EMA generator, scored beside G), ``bn_sampling``
-    (BatchNorm statistics when sampling).
+    (BatchNorm statistics when sampling). ``step``: ``joint`` (one D update on real and fake
+    together, G's fakes reused for its update) or ``keras`` (Keras' ``train_on_batch``
+    sequence: D on real, D on fakes from G in inference mode, then G; see ``_keras_step``).
     """
 
     fixed_noise: torch.Tensor  # buffers, registered in __init__
@@ -66,6 +68,7 @@ class DCGANModule(pl.LightningModule):
         ema_decay: float = 0.0,
         ema_warmup: int = 0,
         bn_sampling: str = "batch",
+        step: str = "joint",
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -83,6 +86,7 @@ class DCGANModule(pl.LightningModule):
             loss=loss_spec(self.loss),
         )
         require_bn_mode("bn_sampling", bn_sampling)
+        require_step(step, self.loss)
         self.num_classes = require_conditioning(conditional, generator, discriminator)
         self.generator, self.discriminator = generator, discriminator
         self.g_optimizer_factory = g_optimizer
@@ -157,18 +161,47 @@ class DCGANModule(pl.LightningModule):
             real = real.contiguous(memory_format=torch.channels_last)
         cond = labels if self.num_classes else None  # fakes get the batch's labels
         opt_g, opt_d = cast(list[LightningOptimizer], self.optimizers())
-        z = torch.randn(real.shape[0], self.latent_dim, device=self.device)
+        z = self.draw_noise(real.shape[0])  # (B, Z)
         train_g = (batch_idx + 1) % self.loss.n_critic == 0  # WGAN-GP: n_critic D steps per G
-        with torch.set_grad_enabled(train_g):
-            fake = self.generator(z, cond)  # (B, C, H, W); reused by the G step, so G runs once
-        stats = self._discriminator_step(opt_d, real, fake.detach(), cond, batch_idx)
+        if self.hparams["step"] == "keras":
+            stats = self._keras_step(opt_d, real, z, cond, batch_idx)
+        else:
+            with torch.set_grad_enabled(train_g):
+                fake = self.generator(z, cond)  # (B, C, H, W); reused by the G step
+            stats = self._discriminator_step(opt_d, real, fake.detach(), cond, batch_idx)
         if train_g:
+            if self.hparams["step"] == "keras":
+                # gan.train_on_batch(noise, true): G in training mode (batch statistics) on
+                # the noise D's fakes came from, through D with its dropout on.
+                fake = self.generator(z, cond)
             stats["train/g_loss"] = self._generator_step(opt_g, fake, cond)
             if self.generator_ema is not None:
                 self.generator_ema.update_parameters(self.generator)
         self._stop_if_diverged(stats)
         if self._logs_this_step():
             self.log_dict(stats, prog_bar=True)
+
+    def draw_noise(self, n: int) -> torch.Tensor:
+        """The training step's latent batch (n, Z) ~ N(0, 1); tests feed their own."""
+        return torch.randn(n, self.latent_dim, device=self.device)
+
+    def _keras_step(
+        self,
+        opt_d: LightningOptimizer,
+        real: torch.Tensor,
+        z: torch.Tensor,
+        labels: torch.Tensor | None,
+        batch_idx: int,
+    ) -> dict[str, torch.Tensor]:
+        """The Keras recipe's two D updates: ``train_on_batch`` on the real batch, then on
+        ``generator.predict(noise)`` (inference mode: BatchNorm's moving statistics, no
+        gradient). ``train/d_loss`` is their mean, as the recipe reports it."""
+        real_stats = self._discriminator_step(opt_d, real, None, labels, batch_idx)
+        fake = generate(self.generator, z, labels, bn="running")  # (B, C, H, W)
+        stats = self._discriminator_step(opt_d, None, fake, labels, batch_idx)
+        stats["train/d_loss"] = 0.5 * (real_stats["train/d_loss"] + stats["train/d_loss"])
+        stats["train/d_real"] = real_stats["train/d_real"]
+        return stats
 
     def _critic(
         self, images: torch.Tensor, labels: torch.Tensor | None
@@ -222,38 +255,41 @@ class DCGANModule(pl.LightningModule):
     def _discriminator_step(
         self,
         opt_d: LightningOptimizer,
-        real: torch.Tensor,
-        fake: torch.Tensor,
+        real: torch.Tensor | None,
+        fake: torch.Tensor | None,
         labels: torch.Tensor | None,
         batch_idx: int,
     ) -> dict[str, torch.Tensor]:
-        """One D update on real and detached fake images; G is frozen."""
+        """One D update on real and detached fake images (B, C, H, W); G is frozen. Either
+        batch may be None: ``step=keras`` updates D on each alone."""
         self.toggle_optimizer(opt_d)
-        r1_weight = self.loss.r1_weight_at(batch_idx)
-        if r1_weight:
-            real = real.detach().requires_grad_(True)  # R1 differentiates D(real) by real
-        real_logits, real_classes = self._critic(real, labels)  # (B,), (B, classes) | None
-        fake_logits, fake_classes = self._critic(fake, labels)
-        d_loss = self.loss.discriminator(real_logits, fake_logits)
-        if r1_weight:
-            d_loss = d_loss + 0.5 * r1_weight * r1_penalty(real_logits, real)
-        if self.loss.gp_weight:
+        parts: list[torch.Tensor] = []
+        stats: dict[str, torch.Tensor] = {}
+        for kind, images in (("real", real), ("fake", fake)):
+            if images is None:
+                continue
+            r1_weight = self.loss.r1_weight_at(batch_idx) if kind == "real" else 0.0
+            if r1_weight:
+                images = images.detach().requires_grad_(True)  # R1 differentiates D by x
+            logits, classes = self._critic(images, labels)  # (B,), (B, classes) | None
+            part = getattr(self.loss, f"discriminator_{kind}")(logits)
+            if r1_weight:
+                part = part + 0.5 * r1_weight * r1_penalty(logits, images)
+            if classes is not None and labels is not None:  # ACGAN: D classifies both
+                part = part + self.loss.ac_weight * F.cross_entropy(classes, labels)
+            parts.append(part)
+            stats[f"train/d_{kind}"] = torch.sigmoid(logits.detach()).mean()
+        d_loss = torch.stack(parts).sum()
+        if self.loss.gp_weight and real is not None and fake is not None:
             critic = (
                 self.discriminator if labels is None else lambda x: self.discriminator(x, labels)
             )
             d_loss = d_loss + self.loss.gp_weight * gradient_penalty(critic, real, fake)
-        if real_classes is not None and fake_classes is not None and labels is not None:
-            aux = F.cross_entropy(real_classes, labels) + F.cross_entropy(fake_classes, labels)
-            d_loss = d_loss + self.loss.ac_weight * aux
         opt_d.zero_grad()
         self.manual_backward(d_loss)
         opt_d.step()
         self.untoggle_optimizer(opt_d)
-        return {
-            "train/d_loss": d_loss.detach(),
-            "train/d_real": torch.sigmoid(real_logits.detach()).mean(),
-            "train/d_fake": torch.sigmoid(fake_logits.detach()).mean(),
-        }
+        return {"train/d_loss": d_loss.detach(), **stats}
 
     def _generator_step(
         self, opt_g: LightningOptimizer, fake: torch.Tensor, labels: torch.Tensor | None
@@ -332,6 +368,19 @@ class DCGANModule(pl.LightningModule):
         BatchNorm statistics as ``bn_sampling`` says. The model's state is unchanged.
         """
         return self._sampler(ema=bool(self.use_ema))(noise, labels)
+
+
+STEPS = ("joint", "keras")
+
+
+def require_step(step: str, loss: GANLoss) -> None:
+    if step not in STEPS:
+        raise ArgumentError("step", f"{{name}}={step!r}: choose one of {', '.join(STEPS)}")
+    if step == "keras" and loss.gp_weight:
+        raise UserError(
+            "step=keras updates D on real and fake batches apart, but WGAN-GP's penalty needs "
+            "both: use model.step=joint with loss=wgan_gp"
+        )
 
 
 def require_conditioning(

@@ -1,0 +1,1 @@
+"""The Keras recipe run in Keras itself, beside ``experiment=keras`` (needs ``.[fidelity]``)."""

@@ -1,0 +1,27 @@
+"""Stop training after a number of iterations (batches), whatever the epoch length.
+
+``trainer.max_steps`` would do it in optimizer steps, but Lightning then treats training as
+step-based and a resume from an epoch-end checkpoint replays an empty epoch that counts
+toward ``max_epochs``; this callback keeps epochs as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+
+from dcgan_lab.models.checks import require_positive_int
+
+
+class StopAtIteration(pl.Callback):
+    """Ends training after batch ``iterations`` (counted over the whole run, resumes
+    included); that epoch ends there, with its grid, scores and checkpoint."""
+
+    def __init__(self, iterations: int) -> None:
+        self.iterations = require_positive_int("iterations", iterations, 4001)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        done = trainer.fit_loop.epoch_loop.total_batch_idx + 1  # batches so far, this run's too
+        if done >= self.iterations:
+            trainer.should_stop = True
