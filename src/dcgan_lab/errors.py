@@ -65,11 +65,20 @@ def user_error_in(err: BaseException) -> UserError | None:
 
 
 def first_line(err: BaseException) -> str:
-    """The first non-empty line of ``err`` or of the exceptions that caused it."""
+    """The first non-empty line of ``err`` or of the exceptions that caused it.
+
+    A line that only announces the cause (``Error in call to target 'x.Y':``) is joined with
+    the line that names it, and Hydra's hint for a key missing from the config
+    (``To append to your config use +key=value``) is kept.
+    """
     seen: BaseException | None = err
     while seen is not None:
-        for line in str(seen).splitlines():
-            if line.strip():
-                return line.strip()
+        lines = [line.strip() for line in str(seen).splitlines() if line.strip()]
+        if lines:
+            line = lines[0]
+            if line.endswith(":") and len(lines) > 1:
+                line = f"{line} {lines[1]}"
+            hint = next((h for h in lines[1:] if h.startswith("To append to your config")), None)
+            return f"{line} {hint}" if hint else line
         seen = seen.__cause__
     return type(err).__name__

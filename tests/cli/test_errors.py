@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import struct
 import sys
 from pathlib import Path
 
@@ -52,14 +53,23 @@ def build_bad_inputs(root: Path) -> None:
     write_idx_dir(root / "idx_count", n_labels=7)
     write_idx_dir(root / "idx_short", images_file=gzip.compress(good[:-100]))
     write_idx_dir(root / "idx_gzip", images_file=b"not gzip at all")
+    # dimensions whose product overflows 64 bits (and would need exabytes)
+    absurd = b"\x00\x00\x08\x03" + struct.pack(">3I", 2**32 - 1, 2**32 - 1, 2**32 - 1)
+    write_idx_dir(root / "idx_absurd", images_file=gzip.compress(absurd + good[16:]))
     (root / "empty_dir").mkdir()
     (root / "empty.csv").write_text("")
     (root / "words.csv").write_text("pixel,pixel,label\nwhite,black,seven\n")
     (root / "columns.csv").write_text("0,0,0,1\n")
     (root / "range.csv").write_text(",".join(["300"] * 784 + ["1"]) + "\n")
+    (root / "huge_label.csv").write_text(",".join(["0"] * 784 + ["1000000000"]) + "\n" * 1)
+    (root / "negative_label.csv").write_text(",".join(["0"] * 784 + ["-5"]) + "\n")
     (root / "a_directory.csv").mkdir()  # unreadable as a file (root ignores chmod)
     (root / "corrupt.ckpt").write_bytes(b"this is not a checkpoint")
     torch.save({"weights": torch.ones(2)}, root / "foreign.ckpt")
+    torch.save({"state_dict": [1, 2]}, root / "state_list.ckpt")
+    torch.save({"state_dict": {"w": "text"}}, root / "state_text.ckpt")
+    torch.save({"state_dict": {}, "hyper_parameters": [3]}, root / "settings_list.ckpt")
+    torch.save({"state_dict": {}, "path": Path("x")}, root / "pickled.ckpt")
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +135,7 @@ BAD_TRAIN_INPUTS = [
     ([FASHION, "data.source.root={tmp}/idx_count"], "the two files do not belong together"),
     ([FASHION, "data.source.root={tmp}/idx_short"], "the file is truncated or corrupt"),
     ([FASHION, "data.source.root={tmp}/idx_gzip"], "replace it with a good copy"),
+    ([FASHION, "data.source.root={tmp}/idx_absurd"], "(4294967295, 4294967295, 4294967295) needs"),
     ([FASHION, "data.source.root={tmp}/empty_dir"], "fashion_mnist files not found: put"),
     ([FASHION, "data.source.root={tmp}/no_such_dir"], "fashion_mnist files not found: put"),
     (
@@ -136,6 +147,8 @@ BAD_TRAIN_INPUTS = [
     ([CSV + "words.csv"], "cannot parse {tmp}/words.csv as numeric CSV"),
     ([CSV + "columns.csv"], "must have rows of S*S pixels (a square image) plus a label"),
     ([CSV + "range.csv"], "has pixel values outside 0..255"),
+    ([CSV + "huge_label.csv"], "label 1000000000 is outside 0..999"),
+    ([CSV + "negative_label.csv"], "label -5 is outside 0..999 (or -1 for unlabelled images)"),
     ([CSV + "a_directory.csv"], "Is a directory"),
     ([CSV + "missing.csv"], "missing data file {tmp}/missing.csv"),
     # config groups and values
@@ -169,8 +182,8 @@ BAD_TRAIN_INPUTS = [
     (["seed=abc"], "seed='abc' must be an integer >= 0"),
     (["trainer.max_epochs=-5"], "trainer.max_epochs=-5 must be an integer >= -1"),
     (["checkpoint_every_n_steps=-1"], "checkpoint_every_n_steps=-1 must be an integer >= 0"),
-    (["model.g_optimizer.lr=-1"], "model.g_optimizer.lr=-1 must be a positive number"),
-    (["model.d_optimizer.lr=fast"], "model.d_optimizer.lr='fast' must be a positive number"),
+    (["model.g_optimizer.lr=-1"], "model.g_optimizer.lr=-1 must be a finite positive number"),
+    (["model.d_optimizer.lr=fast"], "model.d_optimizer.lr='fast' must be a finite positive number"),
     (["model.d_optimizer.betas=[0.5,1.5]"], "model.d_optimizer: Invalid beta parameter"),
     (["data.batch_size=0"], "data.batch_size=0 must be a positive integer"),
     (["data.val_batch_size=-4"], "data.val_batch_size=-4 must be a positive integer"),
@@ -216,6 +229,58 @@ BAD_TRAIN_INPUTS = [
         ["data=cifar10", "data.source.root={tmp}/c10", "data.source.mirrors=[http://127.0.0.1:9]"],
         "cannot download CIFAR-10",
     ),
+    # the Keras recipe's switches
+    (["model.step=keras2"], "model.step='keras2': choose one of joint, keras"),
+    (["model.step=keras", "loss=wgan_gp"], "use model.step=joint with loss=wgan_gp"),
+    (
+        ["model.generator.conventions=tf"],
+        "model.generator.conventions='tf': choose one of dcgan, keras",
+    ),
+    (
+        ["model.discriminator.conventions=1"],
+        "model.discriminator.conventions=1: choose one of dcgan, keras",
+    ),
+    (["data.batches_per_epoch=0"], "data.batches_per_epoch=0 must be a positive integer"),
+    (["data.batches_per_epoch=2.5"], "data.batches_per_epoch=2.5 must be a positive integer"),
+    (["loss=keras_bce", "model.loss.clip=0.5"], "model.loss.clip=0.5 must be below 0.5"),
+    (["loss=keras_bce", "model.loss.clip=-1"], "model.loss.clip=-1 must be a number >= 0"),
+    (
+        ["optimizer@model.g_optimizer=keras_adam", "model.g_optimizer.lr=-1"],
+        "model.g_optimizer.lr=-1 must be a finite positive number",
+    ),
+    (
+        ["optimizer@model.d_optimizer=keras_adam", "model.d_optimizer.eps=-1"],
+        "model.d_optimizer.eps=-1 must be a number >= 0",
+    ),
+    (
+        ["optimizer@model.d_optimizer=keras_adam", "model.d_optimizer.betas=[0.9,1.5]"],
+        "model.d_optimizer.betas=[0.9, 1.5] must each be in [0, 1)",
+    ),
+    # Hydra's and Lightning's errors keep their cause
+    (["trainer.gradient_clip_val=1"], "To append to your config use +trainer.gradient_clip_val=1"),
+    (["trainer.accelerator=gpu"], "Trainer': MisconfigurationException('No supported gpu"),
+    # a folder that holds a run is only resumed
+    (["hydra.run.dir={run}"], "already holds a run; resume it with ckpt_path=last"),
+    (["ckpt_path=last", "hydra.run.dir={tmp}/empty"], "holds no checkpoints/last.ckpt"),
+    # tiny data: the advice fits the case
+    (["data.batch_size=1"], "data.batch_size=1: BatchNorm needs at least 2 images a batch"),
+    (["data=random", "data.source.n_train=0"], "random has 0 training images (the held-out"),
+    (["data=random", "data.source.n_train=1"], "random has 1 training image (the held-out"),
+    (["data=random", "data.source.n_val=0"], "the held-out split has 0 images: scores need"),
+    (["data=random", "data.source.n_val=1"], "the held-out split has 1 image: scores need"),
+    (["metrics.n_real=1"], "the held-out split has 1 image: scores need at least 2"),
+    # values that make no run
+    (["trainer.max_epochs=0"], "trainer.max_epochs=0 trains nothing"),
+    (["trainer.max_steps=0"], "trainer.max_steps=0 trains nothing"),
+    (["trainer.limit_train_batches=0"], "trainer.limit_train_batches=0 trains nothing"),
+    (["trainer.limit_train_batches=0.0"], "trainer.limit_train_batches=0 trains nothing"),
+    (["model.g_optimizer.lr=nan"], "model.g_optimizer.lr=nan must be a finite positive number"),
+    (["model.d_optimizer.lr=inf"], "model.d_optimizer.lr=inf must be a finite positive number"),
+    (["model.d_optimizer.lr=-inf"], "model.d_optimizer.lr=-inf must be a finite positive"),
+    (["trainer.devices=2"], "trainer.devices=2 on the CPU needs a data-parallel strategy"),
+    (["trainer.devices=-1"], "trainer.devices=-1 on the CPU needs a data-parallel strategy"),
+    (["+trainer.gradient_clip_val=1.0"], "trainer.gradient_clip_val=1.0 does not apply"),
+    (["+trainer.accumulate_grad_batches=4"], "trainer.accumulate_grad_batches=4 does not apply"),
     (["metrics.every_n_epochs=0"], "metrics.every_n_epochs=0 must be an integer >= 1"),
     (["metrics.kid_subset_size=1"], "metrics.kid_subset_size=1 must be an integer >= 2"),
     (["data.source.val_fraction=1.5"], "data.source.val_fraction=1.5 must be in (0, 1)"),
@@ -225,6 +290,10 @@ BAD_TRAIN_INPUTS = [
     (["ckpt_path={tmp}/nope.ckpt"], "checkpoint {tmp}/nope.ckpt not found"),
     (["ckpt_path={tmp}/corrupt.ckpt"], "cannot load checkpoint {tmp}/corrupt.ckpt"),
     (["ckpt_path={tmp}/foreign.ckpt"], "no state_dict in it"),
+    (["ckpt_path={tmp}/state_list.ckpt"], "its state_dict is a list, not tensors by name"),
+    (["ckpt_path={tmp}/state_text.ckpt"], "its state_dict is a dict, not tensors by name"),
+    (["ckpt_path={tmp}/settings_list.ckpt"], "its hyper_parameters are a list, not settings"),
+    (["ckpt_path={tmp}/pickled.ckpt"], "holds Python objects besides tensors"),
     # resuming the earlier run (width=narrow) with a wider net, or a bad value
     (["ckpt_path=last", "width=base"], "different architecture (model.generator.width=32 (now 64)"),
     (["ckpt_path=last", "seed=-3"], "seed=-3 must be an integer >= 0"),
@@ -252,6 +321,7 @@ def test_bad_train_input_gives_one_line_and_exit_2(
     assert len(err_lines) == 1, err_lines
     assert err_lines[0].startswith("dcgan-train: error: ")
     assert fill(message) in err_lines[0]
+    assert "weights_only=False" not in err_lines[0]  # never advise running a file's code
     assert tree_digest(run) == before  # the earlier run is untouched, resumes included
     assert sorted(in_workdir.glob("outputs/runs/*/*/checkpoints")) == checkpoint_dirs
 
@@ -279,6 +349,9 @@ def test_the_table_covers_at_least_forty_bad_inputs() -> None:
         (["ckpt_path={tmp}/cond.ckpt", "label=-1"], "label=-1: choose all or a class in 0..9"),
         (["ckpt_path={tmp}/cond.ckpt", "label=some"], "label='some': choose all or a class"),
         (["ckpt_path={tmp}/cond.ckpt", "label=all", "bn_sampling=eval"], "bn_sampling='eval'"),
+        (["ckpt_path={tmp}/good.ckpt", "seed=abc"], "seed='abc' must be an integer >= 0"),
+        (["ckpt_path={tmp}/good.ckpt", "seed=1.5"], "seed=1.5 must be an integer >= 0"),
+        (["ckpt_path={tmp}", "checkpoint=middle"], "checkpoint='middle': choose best or last"),
     ],
 )
 def test_bad_sample_input_gives_one_line_and_exit_2(

@@ -15,6 +15,7 @@ from omegaconf import OmegaConf
 from wandb.sdk.launch.sweeps.utils import create_sweep_command_args
 
 from dcgan_lab.report.collect import read_sweep
+from dcgan_lab.report.markdown import write_report
 from tests.conftest import CONF, run_cli
 from tests.wandb_records import read_run
 
@@ -100,17 +101,37 @@ def test_a_failing_job_does_not_stop_the_sweep_and_is_marked(tmp_path: Path) -> 
         ],
         tmp_path,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 1, result.stderr[-3000:]
     assert (
         result.stderr.count("failed: model.discriminator.dropout=1.5 must be a number in [0, 1)")
         == 2
     )
     (sweep,) = sweep_dirs(tmp_path)
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == (
+        f"dcgan-train: error: 2 of 4 jobs failed (jobs 2, 3; their status.json and train.log "
+        f"in {sweep} say why)"
+    )
     jobs = {j.name: j for j in read_sweep(sweep)}
     assert [jobs[n].status for n in "0123"] == ["completed", "completed", "failed", "failed"]
     assert run_cli(["dcgan-report", str(sweep)], cwd=tmp_path).returncode == 0
     text = (sweep / "report" / "report.md").read_text()
     assert text.count("FAILED") == 2 and "2 completed, 2 failed" in text
+
+
+@pytest.mark.slow  # a subprocess sweep; the slow 4-job sweep test checks the count too
+def test_a_sweep_whose_jobs_fail_exits_1_counting_them(tmp_path: Path) -> None:
+    result = run_cli(
+        ["dcgan-train", "-m", "data=random", "metrics=none", "logger=csv",
+         "model.discriminator.dropout=1.5,2.0"],
+        tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("dcgan-train: error: 2 of 2 jobs failed (jobs 0, 1;")
+    )
 
 
 def test_report_reads_a_sweep_that_is_still_running(tmp_path: Path) -> None:
@@ -127,6 +148,31 @@ def test_report_reads_a_sweep_that_is_still_running(tmp_path: Path) -> None:
     result = run_cli(["dcgan-report", str(tmp_path / "sweep")], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "1 running, 1 pending" in (tmp_path / "sweep" / "report" / "report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("file", "content", "reason"),
+    [
+        (".hydra/overrides.yaml", b"\xff\xfe\x00 not yaml", "unreadable: 'utf-8' codec"),
+        (".hydra/overrides.yaml", b"- [1, 2]\n", "unreadable: overrides.yaml is not a list"),
+        (".hydra/overrides.yaml", b"key: [unclosed\n", "unreadable: while parsing"),
+        ("csv/metrics.csv", b"epoch,val/fid\n0,\xff\xfe\n", "unreadable: 'utf-8' codec"),
+        ("status.json", b'{"status": [1]}', "unreadable: status.json holds no status"),
+    ],
+)
+def test_report_marks_a_job_with_a_bad_file_unreadable(
+    tmp_path: Path, file: str, content: bytes, reason: str
+) -> None:
+    sweep = tmp_path / "sweep"
+    write_finished_job(sweep / "0", ["width=wide"], [300.0, 200.0])
+    write_finished_job(sweep / "1", ["width=narrow"], [310.0, 250.0])
+    (sweep / "1" / file).parent.mkdir(parents=True, exist_ok=True)
+    (sweep / "1" / file).write_bytes(content)
+    jobs = {j.name: j for j in read_sweep(sweep)}
+    assert jobs["0"].best_fid == 200.0
+    assert jobs["1"].status == "unreadable" and (jobs["1"].error or "").startswith(reason)
+    report = write_report(sweep)  # in-process: the console script has its own smoke test
+    assert "UNREADABLE" in report.read_text()
 
 
 def write_finished_job(job: Path, overrides: list[str], fids: list[float]) -> None:

@@ -14,6 +14,7 @@ import torch
 from omegaconf import OmegaConf
 
 from tests.conftest import offline_env, run_cli
+from tests.wandb_records import read_run
 
 # Tiny runs; the random data set's extractor needs few steps.
 FAST = ["trainer=fast", "data=random"]
@@ -76,6 +77,24 @@ def test_run_writes_config_checkpoint_grids_and_metrics_csv(two_runs) -> None:
         assert any(r.get("val/d_real") for r in rows)
 
 
+def test_train_log_tells_the_runs_story(two_runs) -> None:
+    _, dirs, _ = two_runs
+    (scored,) = [d for d in dirs if OmegaConf.load(d / "config.yaml").metrics is not None]
+    text = (scored / "train.log").read_text()
+    lines = text.splitlines()
+    assert "overrides: trainer=fast data=random metrics.extractor_steps=30" in text
+    assert "FID features: classifier-random-" in text  # logged before the run folder existed
+    assert "W&B: offline (no W&B API key" in text
+    epochs = [line for line in lines if " dcgan_lab: epoch " in line]
+    assert [e.split("dcgan_lab: ")[1].split(":")[0] for e in epochs] == [
+        "epoch 0 (step 8)",
+        "epoch 1 (step 16)",
+    ]
+    assert "train/d_loss" in epochs[-1] and "val/fid " in epochs[-1]
+    assert "`Trainer.fit` stopped: `max_epochs=2` reached." in text  # Lightning's own line
+    assert lines[-1].endswith("run ended: finished at step 16")
+
+
 def test_metrics_none_trains_without_scores_or_best_checkpoint(two_runs) -> None:
     _, dirs, _ = two_runs
     (plain,) = [d for d in dirs if OmegaConf.load(d / "config.yaml").metrics is None]
@@ -92,7 +111,12 @@ def test_wandb_goes_offline_without_a_login_and_logs_locally(two_runs) -> None:
     assert "W&B: offline (no W&B API key" in output
     offline_runs = list((with_wandb[0] / "wandb").glob("offline-run-*"))
     assert len(offline_runs) == 1
-    assert list(offline_runs[0].glob("*.wandb"))
+    (run_file,) = offline_runs[0].glob("*.wandb")
+    # Images, losses and scores share one step axis: each grid at its epoch's score step.
+    history = read_run(run_file).history
+    score_steps = [row["trainer/global_step"] for row in history if "val/fid" in row]
+    image_steps = [row["trainer/global_step"] for row in history if "samples/count" in row]
+    assert image_steps == score_steps == [3, 7]  # trainer=fast: 4 batches an epoch
 
 
 def test_sample_writes_npz_and_grid_from_a_checkpoint(two_runs, tmp_path: Path) -> None:

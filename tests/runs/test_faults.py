@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,67 @@ def test_unwritable_output_dir_is_one_line(
     assert len(err) == 1
     assert err[0].startswith(f"dcgan-train: error: cannot write {tmp_path}/a-file")
     assert "choose a writable hydra.run.dir" in err[0]
+
+
+@pytest.mark.parametrize("delay", [1.0, pytest.param("after config", marks=pytest.mark.slow)])
+def test_ctrl_c_before_training_says_nothing_was_trained(tmp_path: Path, delay) -> None:
+    """Ctrl-C while torch loads, or while the data and extractor load: one line, exit 130."""
+    proc = start_training(tmp_path, "trainer=fast", "data=random", "metrics.extractor_steps=5000")
+    if delay == "after config":  # Hydra has made the run folder: the app is running
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob("outputs/runs/*/*/.hydra/config.yaml")):
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        time.sleep(1.0)  # now training the feature extractor
+    else:
+        time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert proc.returncode == 130, err
+    assert len(lines) == 1 and "nothing was trained or saved" in lines[0], err
+    assert not list(tmp_path.glob("outputs/runs/*/*/checkpoints"))
+    assert not list(tmp_path.glob("outputs/runs/*/*/train.log"))
+
+
+def test_help_piped_into_a_closed_reader_is_quiet(tmp_path: Path) -> None:
+    proc = start_training(tmp_path, "--help")
+    assert proc.stdout is not None
+    proc.stdout.close()  # `dcgan-train --help | head -0`: the reader is gone before any output
+    err = proc.stderr.read() if proc.stderr else ""
+    proc.wait(timeout=60)
+    assert err == "" and proc.returncode == 141
+
+
+@pytest.fixture
+def small_filesystem(tmp_path: Path) -> Iterator[Path]:
+    """A real 1 MiB tmpfs (needs root and a kernel that allows the mount)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        pytest.skip(f"cannot mount a small tmpfs here ({done.stderr.strip() or 'not root'})")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_real_full_disk_gives_one_line_and_keeps_the_previous_checkpoint(
+    small_filesystem: Path,
+) -> None:
+    target = small_filesystem / "checkpoints" / "last.ckpt"
+    atomic_torch_save({"state_dict": {"w": torch.ones(10)}}, target)  # the previous one
+    big = {"state_dict": {"w": torch.ones(512, 1024)}}  # 2 MiB: more than the disk holds
+    with pytest.raises(UserError) as caught:
+        atomic_torch_save(big, target)
+    assert str(caught.value) == (
+        f"cannot write checkpoint {target}: No space left on device; the previous checkpoint "
+        "is intact (free disk space or choose a writable hydra.run.dir)"
+    )
+    assert [p.name for p in target.parent.iterdir()] == ["last.ckpt"]  # no temporary file
+    assert torch.equal(torch.load(target, weights_only=True)["state_dict"]["w"], torch.ones(10))

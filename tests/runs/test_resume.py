@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from omegaconf import OmegaConf
 
 from dcgan_lab.cli.train import train
 from dcgan_lab.errors import UserError
-from dcgan_lab.runs.resume import resume_arguments
+from dcgan_lab.runs.resume import quoted, resume_arguments
 from tests.conftest import run_cli
 from tests.wandb_records import read_run
 
@@ -23,31 +24,43 @@ def final_state(run_dir: Path) -> dict:
     return torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
 
 
+@pytest.mark.parametrize(
+    ("recipe", "steps_per_batch"),
+    [
+        ([], 2),  # D, G
+        # The Keras recipe: batches drawn with replacement, D real, D fake, G per batch.
+        pytest.param(["experiment=keras", "data.batches_per_epoch=6"], 3, marks=pytest.mark.slow),
+    ],
+    ids=["default", "keras"],
+)
 def test_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one(
-    compose_train, tmp_path: Path
+    compose_train, tmp_path: Path, recipe: list[str], steps_per_batch: int
 ) -> None:
     whole, split = tmp_path / "whole", tmp_path / "split"
-    train(compose_train(*QUICK, "trainer.max_epochs=3", f"paths.output_dir={whole}"))
-    train(compose_train(*QUICK, "trainer.max_epochs=1", f"paths.output_dir={split}"))
+    quick = [*QUICK, *recipe]
+    train(compose_train(*quick, "trainer.max_epochs=3", f"paths.output_dir={whole}"))
+    train(compose_train(*quick, "trainer.max_epochs=1", f"paths.output_dir={split}"))
     after_one = final_state(split)
-    assert after_one["epoch"] == 0 and after_one["global_step"] == 12  # 6 batches x (D, G)
+    assert after_one["epoch"] == 0 and after_one["global_step"] == 6 * steps_per_batch
     train(
         compose_train(
-            *QUICK,
+            *quick,
             "trainer.max_epochs=3",
             f"paths.output_dir={split}",
             f"ckpt_path={split / 'checkpoints' / 'last.ckpt'}",
         )
     )
     expected, resumed = final_state(whole), final_state(split)
-    assert resumed["global_step"] == expected["global_step"] == 36
+    assert resumed["global_step"] == expected["global_step"] == 18 * steps_per_batch
     assert expected["state_dict"].keys() == resumed["state_dict"].keys()
     for name, tensor in expected["state_dict"].items():  # G, D, BN statistics, fixed noise
         assert torch.equal(tensor, resumed["state_dict"][name]), name
     for want, got in zip(expected["optimizer_states"], resumed["optimizer_states"], strict=True):
-        for param_id, moments in want["state"].items():  # Adam's step, exp_avg, exp_avg_sq
+        for param_id, moments in want["state"].items():  # Adam's step and moments
             for key, value in moments.items():
-                assert torch.equal(value, got["state"][param_id][key]), (param_id, key)
+                assert torch.equal(
+                    torch.as_tensor(value), torch.as_tensor(got["state"][param_id][key])
+                ), (param_id, key)
     # Not vacuous: the weights moved after the resume.
     g_weight = "generator.project.0.weight"
     assert not torch.equal(after_one["state_dict"][g_weight], resumed["state_dict"][g_weight])
@@ -89,6 +102,58 @@ def test_checkpoint_outside_a_run_dir_starts_a_new_run_from_it(tmp_path: Path) -
     ]
 
 
+def test_ckpt_path_last_with_a_run_dir_resumes_that_run(tmp_path: Path, capsys) -> None:
+    runs = tmp_path / "outputs" / "runs"
+    older = write_run(tmp_path, "10-00-00-000000", ["width=narrow"])
+    newer = write_run(tmp_path, "11-00-00-000000", ["width=wide"])
+    os.utime(newer / "checkpoints" / "last.ckpt", (2_000, 2_000))
+    os.utime(older / "checkpoints" / "last.ckpt", (1_000, 1_000))
+    args = resume_arguments(["ckpt_path=last", f"hydra.run.dir={older}", "seed=4"], runs)
+    assert args == [
+        "width=narrow", f"ckpt_path='{older / 'checkpoints' / 'last.ckpt'}'", "seed=4",
+        f"hydra.run.dir='{older}'", "hydra.output_subdir=null",
+    ]  # fmt: skip
+    assert f"resuming the run in {older} from last.ckpt" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("make", "args", "message"),
+    [
+        # a folder holding a run is never trained into afresh
+        ("run", ["hydra.run.dir={dir}"], "already holds a run; resume it with ckpt_path=last"),
+        ("run", ["hydra.run.dir={dir}", "ckpt_path={foreign}"], "already holds a run"),
+        ("config", ["hydra.run.dir='{dir}'", "width=wide"], "already holds a run"),
+        # ckpt_path=last in a folder without a checkpoint
+        ("empty", ["ckpt_path=last", "hydra.run.dir={dir}"], "holds no checkpoints/last.ckpt"),
+    ],
+)
+def test_a_run_dir_holding_a_run_is_only_resumed(
+    tmp_path: Path, make: str, args: list[str], message: str
+) -> None:
+    run = write_run(tmp_path, "10-00-00-000000", ["width=narrow"])
+    if make == "config":  # started, killed before its first checkpoint
+        (run / "checkpoints" / "last.ckpt").unlink()
+        (run / "checkpoints").rmdir()
+        (run / "config.yaml").write_text("seed: 1\n")
+    if make == "empty":
+        run = tmp_path / "empty"
+        run.mkdir()
+    foreign = tmp_path / "model.ckpt"
+    foreign.write_bytes(b"x")
+    filled = [a.format(dir=run, foreign=foreign) for a in args]
+    with pytest.raises(UserError, match=message):
+        resume_arguments(filled, tmp_path / "outputs" / "runs")
+
+
+def test_a_new_run_dir_and_a_rejected_runs_dir_are_free(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh"
+    assert resume_arguments([f"hydra.run.dir={fresh}"]) == [f"hydra.run.dir={fresh}"]
+    rejected = tmp_path / "rejected"  # bad input: Hydra's record and a status, no training
+    (rejected / ".hydra").mkdir(parents=True)
+    (rejected / "status.json").write_text('{"status": "failed"}')
+    assert resume_arguments([f"hydra.run.dir={rejected}"]) == [f"hydra.run.dir={rejected}"]
+
+
 def test_ckpt_path_last_without_any_run_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"no run under .* has checkpoints/last.ckpt"):
         resume_arguments(["ckpt_path=last"], tmp_path / "outputs" / "runs")
@@ -114,3 +179,52 @@ def test_resume_by_cli_continues_the_run_dir_csv_and_wandb_run(tmp_path: Path) -
     records = [read_run(next(d.glob("*.wandb"))) for d in wandb_runs]
     assert records[0].run_id == records[1].run_id != ""
     assert all(r.finished for r in records)
+
+
+@pytest.mark.parametrize("name", ["with space", "it's", 'say "hi"', "ünïcödé ✓", "a=b,c"])
+def test_resume_arguments_survive_hydras_parser_whatever_the_folder_name(
+    tmp_path: Path, name: str
+) -> None:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    root = tmp_path / name
+    run = write_run(root, "10-00-00-000000", ["width=narrow"])
+    args = resume_arguments(["ckpt_path=last"], root / "outputs" / "runs")
+    parsed = {o.key_or_group: o.value() for o in OverridesParser.create().parse_overrides(args)}
+    assert parsed["hydra.run.dir"] == str(run)
+    assert parsed["ckpt_path"] == str(run / "checkpoints" / "last.ckpt")
+    # and typed back by hand, quoted as a shell user would
+    again = resume_arguments(["ckpt_path=last", f"hydra.run.dir={quoted(run)}"], tmp_path)
+    assert again == args
+
+
+@pytest.mark.slow  # two subprocess runs
+def test_training_and_resume_work_in_a_folder_with_quotes_spaces_and_accents(
+    tmp_path: Path,
+) -> None:
+    cwd = tmp_path / "my runs 'ü' \"q\""
+    cwd.mkdir()
+    first = run_cli(["dcgan-train", *QUICK, "trainer.max_epochs=1"], cwd=cwd)
+    assert first.returncode == 0, first.stderr[-3000:]
+    resumed = run_cli(["dcgan-train", "ckpt_path=last", "trainer.max_epochs=2"], cwd=cwd)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    (run,) = cwd.glob("outputs/runs/*/*")
+    assert final_state(run)["epoch"] == 1 and "resuming the run in" in resumed.stdout
+
+
+def test_a_newer_run_that_died_before_its_first_checkpoint_is_reported(
+    tmp_path: Path, capsys
+) -> None:
+    runs = tmp_path / "outputs" / "runs"
+    older = write_run(tmp_path, "10-00-00-000000", ["width=narrow"])
+    dead = runs / "2026-01-01" / "11-00-00-000000"  # started (config.yaml), killed early
+    (dead / ".hydra").mkdir(parents=True)
+    (dead / "config.yaml").write_text("seed: 1\n")
+    (dead / "status.json").write_text('{"status": "running"}')
+    args = resume_arguments(["ckpt_path=last"], runs)
+    assert f"hydra.run.dir='{older}'" in args  # the older run is resumed, and said so
+    out = capsys.readouterr().out
+    assert f"note: the newer run {dead} has no checkpoint (crashed); it cannot be resumed" in out
+    assert f"resuming the run in {older}" in out
+    assert json.loads((dead / "status.json").read_text())["status"] == "crashed"
+    assert (dead / "config.yaml").read_text() == "seed: 1\n"  # nothing else of it rewritten

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -61,10 +62,13 @@ def exit_on_user_error(prog: str) -> Callable[[Callable[..., T]], Callable[..., 
                 return task(*args, **kwargs)
             except Exception as err:
                 found = user_error_in(err)
-                if found is None or HydraConfig.get().mode != RunMode.RUN:
+                if HydraConfig.get().mode != RunMode.RUN:
                     raise
-                fail(prog, str(found), exit_code(found))
-                raise  # unreachable: fail() exits
+                if found is not None:
+                    fail(prog, str(found), exit_code(found))
+                if isinstance(err, HydraException):  # a library's error from instantiate
+                    fail(prog, first_line(err))  # (before Hydra adds its own stderr line)
+                raise
 
         return wrapper
 
@@ -94,7 +98,27 @@ def describe_override_error(err: BaseException, prog: str) -> str:
     for group, advice in MOUNTED_GROUPS.items():
         if line.startswith(f"Could not override '{group}'"):
             return f"cannot set {group}= directly; {advice}"
+    if line.startswith("Error in call to target"):  # a constructor's own error, named
+        return line
     return f"{line} (see `{prog} --help` for the config groups)"
+
+
+# What Ctrl-C before any saved work means, per entry point.
+NOTHING_KEPT = {
+    "dcgan-train": "interrupted before training started: nothing was trained or saved",
+    "dcgan-sample": "interrupted: no samples were written",
+    "dcgan-eval": "interrupted: no scores were written",
+    "dcgan-features": "interrupted: the feature extractor was not saved",
+    "dcgan-report": "interrupted: no report was written",
+}
+
+
+def quiet_exit_on_broken_pipe() -> None:
+    """Exit 141 (128 + SIGPIPE, as ``git log | head`` does) without a message, with stdout
+    pointed at /dev/null so the interpreter's final flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(141)
 
 
 def run_with_clear_errors(app: Callable[[], object], prog: str) -> None:
@@ -105,11 +129,17 @@ def run_with_clear_errors(app: Callable[[], object], prog: str) -> None:
     """
     wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # loaded: Ctrl-C is ours again
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         app()
     except KeyboardInterrupt as err:  # Ctrl-C: 128 + SIGINT, as shells report it
-        print(f"{prog}: {err or 'interrupted'}", file=sys.stderr)
+        # A message: training had started and saved a checkpoint (TrainingInterrupted says
+        # where). None: Ctrl-C came before any work was kept.
+        print(f"{prog}: {str(err) or NOTHING_KEPT.get(prog, 'interrupted')}", file=sys.stderr)
         sys.exit(130)
+    except BrokenPipeError:  # `dcgan-train --help | head`: the reader left; say nothing
+        quiet_exit_on_broken_pipe()
     except (UserError, HydraException, OmegaConfBaseException) as err:
         if wants_traceback:
             raise

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import hydra
 import numpy as np
 import torch
 from omegaconf import DictConfig
+from tqdm import tqdm
 
 from dcgan_lab.cli.common import config_dir, exit_on_user_error, run_with_clear_errors
 from dcgan_lab.errors import UserError, first_line
@@ -19,6 +22,7 @@ from dcgan_lab.training.module import DCGANModule
 from dcgan_lab.training.sampling import require_bn_mode
 
 GENERATORS = ("auto", "raw", "ema")
+CHECKPOINT_CHOICES = ("best", "last")
 
 
 def load_module(
@@ -74,35 +78,95 @@ def requested_labels(module: DCGANModule, label: Any, n: int) -> torch.Tensor | 
     return torch.full((n,), label)
 
 
+CHUNK = 1024  # images generated and written at a time: memory stays flat whatever n is
+GRID_MAX = 256  # images in the PNG grid
+
+
+class GridPicks:
+    """The images the PNG grid shows, kept from the chunks as they pass: the first 256, or
+    with a row per class (``per_class``) the first ``per_class`` images of each class."""
+
+    def __init__(self, per_class: int | None = None) -> None:
+        self.per_class = per_class
+        self.kept: dict[int, list[torch.Tensor]] = {}  # class (or -1) -> image chunks
+
+    def add(self, images: torch.Tensor, labels: torch.Tensor | None) -> None:
+        if self.per_class is None or labels is None:
+            have = sum(len(t) for t in self.kept.get(-1, []))
+            self.kept.setdefault(-1, []).append(images[: max(GRID_MAX - have, 0)])
+            return
+        for c in labels.unique().tolist():
+            have = sum(len(t) for t in self.kept.get(c, []))
+            self.kept.setdefault(c, []).append(images[labels == c][: max(self.per_class - have, 0)])
+
+    def grid(self) -> torch.Tensor:  # (k, C, H, W), classes in order
+        return torch.cat([torch.cat(self.kept[c]) for c in sorted(self.kept)])
+
+
 def write_samples(
     module: DCGANModule, n: int, seed: int, out_dir: Path, label: Any = None
 ) -> tuple[Path, Path]:
     """Generate ``n`` images; save uint8 (N, H, W) (or (N, H, W, C)) .npz (with ``labels``
-    for a conditional model) plus a grid PNG (conditional, label=all: a row per class)."""
+    for a conditional model) plus a grid PNG (conditional, label=all: a row per class).
+
+    The images go to the .npz a chunk at a time (a progress bar when there are several),
+    so memory does not grow with ``n``; the file appears whole or not at all.
+    """
     if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
         raise UserError(f"n={n!r} must be a positive integer (e.g. n=64)")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise UserError(f"seed={seed!r} must be an integer >= 0 (e.g. seed=0)")
     labels = requested_labels(module, label, n)
-    noise = torch.randn(n, module.latent_dim, generator=torch.Generator().manual_seed(seed))
-    images = to_uint8(module.sample(noise, labels))  # (N, C, H, W)
-    array = images.permute(0, 2, 3, 1).numpy()  # (N, H, W, C)
-    if array.shape[-1] == 1:
-        array = array[..., 0]
+    rows = labels is not None and label == "all" and n >= module.num_classes
+    per_class = min(n // module.num_classes, 16) if rows else None  # a row per class
+    picks = GridPicks(per_class)
+    noise_source = torch.Generator().manual_seed(seed)
+
+    def chunks() -> Iterator[np.ndarray]:
+        for start in tqdm(range(0, n, CHUNK), desc="sampling", unit="chunk", disable=n <= CHUNK):
+            size = min(CHUNK, n - start)
+            noise = torch.randn(size, module.latent_dim, generator=noise_source)  # (b, Z)
+            chunk_labels = labels[start : start + size] if labels is not None else None
+            images = to_uint8(module.sample(noise, chunk_labels))  # (b, C, H, W)
+            picks.add(images, chunk_labels)
+            array = images.permute(0, 2, 3, 1).numpy()  # (b, H, W, C)
+            yield array[..., 0] if array.shape[-1] == 1 else array
+
     out_dir.mkdir(parents=True, exist_ok=True)
+    side, channels = module.generator.image_size, module.generator.channels
+    shape = (n, side, side) if channels == 1 else (n, side, side, channels)
     npz_path = out_dir / f"samples_{n}.npz"
-    arrays = {"images": array} | ({"labels": labels.numpy()} if labels is not None else {})
-    np.savez_compressed(npz_path, **arrays)  # type: ignore[arg-type]
-    shown, nrow = images[: min(n, 256)], None
-    if labels is not None and label == "all" and n >= module.num_classes:
-        nrow = min(n // module.num_classes, 16)  # a row per class
-        rows = [images[labels == c][:nrow] for c in range(module.num_classes)]
-        shown = torch.cat(rows)
-    png_path = save_grid(shown, out_dir / f"samples_{n}.png", nrow)
+    write_npz_in_chunks(npz_path, shape, chunks(), labels)
+    png_path = save_grid(picks.grid(), out_dir / f"samples_{n}.png", per_class)
     return npz_path, png_path
+
+
+def write_npz_in_chunks(
+    path: Path, shape: tuple[int, ...], chunks: Iterator[np.ndarray], labels: torch.Tensor | None
+) -> None:
+    """An .npz (``np.load`` reads it) whose ``images`` (uint8, ``shape``) are written and
+    compressed a chunk at a time, through a temporary file renamed when complete."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+            with archive.open("images.npy", "w", force_zip64=True) as member:
+                header = {"descr": "|u1", "fortran_order": False, "shape": shape}
+                np.lib.format.write_array_header_1_0(member, header)
+                for chunk in chunks:
+                    member.write(np.ascontiguousarray(chunk, dtype=np.uint8).tobytes())
+            if labels is not None:
+                with archive.open("labels.npy", "w") as member:
+                    np.lib.format.write_array(member, labels.numpy())
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 @hydra.main(config_path=config_dir(), config_name="sample", version_base="1.3")
 @exit_on_user_error("dcgan-sample")
 def hydra_main(cfg: DictConfig) -> None:
+    if cfg.checkpoint not in CHECKPOINT_CHOICES:
+        raise UserError(f"checkpoint={cfg.checkpoint!r}: choose best or last")
     (ckpt,) = find_checkpoints(Path(cfg.ckpt_path), cfg.checkpoint, single=True)
     module = load_module(ckpt, cfg.bn_sampling, cfg.generator).eval()
     print(

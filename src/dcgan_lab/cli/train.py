@@ -9,6 +9,7 @@ from typing import Any
 
 import hydra
 import pytorch_lightning as pl
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 from pytorch_lightning.loggers import Logger
 from pytorch_lightning.trainer.states import TrainerStatus
@@ -18,11 +19,13 @@ from dcgan_lab.cli.config_checks import check_run_config
 from dcgan_lab.data.datamodule import ImageDataModule
 from dcgan_lab.errors import TrainingInterrupted, UserError
 from dcgan_lab.metrics.quality import SampleQuality
+from dcgan_lab.runs import lock, sweep_outcome
 from dcgan_lab.runs.checkpoints import read_checkpoint, require_same_architecture
 from dcgan_lab.runs.interrupt import CheckpointOnInterrupt
 from dcgan_lab.runs.resume import resume_arguments
 from dcgan_lab.runs.run_dir import RunDir
-from dcgan_lab.runs.status import run_recorded
+from dcgan_lab.runs.run_log import RunLog, log, run_log, say
+from dcgan_lab.runs.status import is_rank_zero, run_recorded
 
 
 def instantiate_each(nodes: DictConfig | None) -> list[Any]:
@@ -36,9 +39,19 @@ def train(cfg: DictConfig, on_start: Callable[[], None] = lambda: None) -> dict[
     """datamodule -> module -> callbacks -> loggers -> trainer -> fit; returns final metrics.
 
     Everything that can reject the input runs first; ``on_start`` is called, and the run
-    dir written to, only once training is about to start.
+    dir written to (config.yaml, train.log), only once training is about to start.
     """
+    with run_log() as lines:
+        try:
+            return _train(cfg, on_start, lines)
+        finally:
+            lock.release(Path(cfg.paths.output_dir))
+
+
+def _train(cfg: DictConfig, on_start: Callable[[], None], lines: RunLog) -> dict[str, float]:
     check_run_config(cfg)
+    if is_rank_zero():  # one process trains a run folder at a time (a resume twice: refused)
+        lock.acquire(Path(cfg.paths.output_dir))
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")  # load now: missing or corrupt data fails before anything starts
@@ -54,7 +67,10 @@ def train(cfg: DictConfig, on_start: Callable[[], None] = lambda: None) -> dict[
         cfg.trainer, callbacks=callbacks, logger=loggers or False
     )
     if trainer.is_global_zero:  # DDP: every process runs this function
-        RunDir(Path(cfg.paths.output_dir)).write_config(OmegaConf.to_yaml(cfg, resolve=True))
+        run = RunDir(Path(cfg.paths.output_dir))
+        run.write_config(OmegaConf.to_yaml(cfg, resolve=True))
+        lines.start(run.log)
+        log.info("run %s, overrides: %s", run.root, " ".join(command_line_overrides()) or "none")
     on_start()
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
@@ -64,7 +80,14 @@ def train(cfg: DictConfig, on_start: Callable[[], None] = lambda: None) -> dict[
         if trainer.state.status != TrainerStatus.INTERRUPTED:
             raise
         raise TrainingInterrupted(interrupted_message(trainer, callbacks)) from None
-    return {name: float(value) for name, value in trainer.callback_metrics.items()}
+    final = {name: float(value) for name, value in trainer.callback_metrics.items()}
+    log.info("run ended: %s at step %d", trainer.state.status.value, trainer.global_step)
+    return final
+
+
+def command_line_overrides() -> list[str]:
+    """The run's overrides as Hydra received them ([] outside a Hydra app, e.g. in tests)."""
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
 def interrupted_message(trainer: pl.Trainer, callbacks: list[Any]) -> str:
@@ -81,7 +104,7 @@ def build_quality(metrics_cfg: DictConfig | None, datamodule: Any) -> SampleQual
         return None
     quality, info = hydra.utils.instantiate(metrics_cfg)(datamodule)
     if info is not None:
-        print(f"FID features: {info.id} ({info.describe()})")
+        say(f"FID features: {info.id} ({info.describe()})")
     return quality
 
 
@@ -106,6 +129,9 @@ def main() -> None:
     except UserError as err:
         fail("dcgan-train", str(err))
     run_with_clear_errors(hydra_main, "dcgan-train")
+    outcome = sweep_outcome.last
+    if outcome is not None and outcome.failed:
+        fail("dcgan-train", outcome.summary(), code=1)
 
 
 if __name__ == "__main__":

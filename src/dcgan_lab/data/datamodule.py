@@ -6,7 +6,7 @@ from typing import Any, Protocol
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, RandomSampler
 
 from dcgan_lab.data.layout import conform
 from dcgan_lab.data.splits import ImageSplits
@@ -60,9 +60,16 @@ class ImageDataModule(pl.LightningDataModule):
         image_size: int | None = None,
         num_classes: int | None = None,
         on_device: bool = True,
+        batches_per_epoch: int | None = None,
     ) -> None:
         super().__init__()
         require_positive_int("batch_size", batch_size, 8)
+        if batch_size == 1:  # BatchNorm normalises over the batch: one image has no spread
+            raise ArgumentError(
+                "batch_size", "{name}=1: BatchNorm needs at least 2 images a batch (e.g. {name}=8)"
+            )
+        if batches_per_epoch is not None:
+            require_positive_int("batches_per_epoch", batches_per_epoch, 200)
         require_positive_int("val_batch_size", val_batch_size, 256)
         if channels is not None:
             require_positive_int("channels", channels, 1)
@@ -82,6 +89,9 @@ class ImageDataModule(pl.LightningDataModule):
         # Hold the uint8 data on the training device (GPU), so batches are sliced there
         # with no host-to-device copy per batch. No effect on the CPU.
         self.on_device = on_device
+        # None: an epoch is one shuffled pass. A number: each batch is drawn with replacement
+        # (the Keras recipe's np.random.randint) and an epoch is that many batches.
+        self.batches_per_epoch = batches_per_epoch
         self.splits: ImageSplits | None = None
 
     def setup(self, stage: str | None = None) -> None:
@@ -99,7 +109,15 @@ class ImageDataModule(pl.LightningDataModule):
                 splits.val_labels,
             )
         self.num_classes = check_labels(splits, self.num_classes)
-        if len(splits.train_images) < self.batch_size:
+        n_train, n_val = len(splits.train_images), len(splits.val_images)
+        if n_train < 2:  # one image cannot make a batch BatchNorm can normalise
+            where = f" (the held-out split took {n_val})" if n_val else ""
+            raise UserError(
+                f"{self.name} has {n_train} training image{'s' * (n_train != 1)}{where}; "
+                "training needs at least 2: add images"
+                + (" or lower data.source.val_fraction" if n_val else "")
+            )
+        if n_train < self.batch_size:
             raise UserError(
                 f"only {len(splits.train_images)} training images for data.batch_size="
                 f"{self.batch_size}; lower data.batch_size"
@@ -131,11 +149,17 @@ class ImageDataModule(pl.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader[Any]:
         s = self._served()
+        pairs = TensorPairs(s.train_images, s.train_labels)
+        sampler = None
+        if self.batches_per_epoch is not None:
+            n = self.batches_per_epoch * self.batch_size
+            sampler = RandomSampler(pairs, replacement=True, num_samples=n)
         # drop_last: BatchNorm in G needs equal, >1 sized batches.
         return DataLoader(
-            TensorPairs(s.train_images, s.train_labels),
+            pairs,
             batch_size=self.batch_size,
-            shuffle=True,
+            shuffle=sampler is None,
+            sampler=sampler,
             drop_last=True,
             collate_fn=keep_batch,
         )

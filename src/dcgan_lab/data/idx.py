@@ -7,6 +7,7 @@ dimensions, then one big-endian uint32 per dimension, then the data.
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
             f"0x{raw[:4].hex()}); check the file name or replace it"
         )
     shape = struct.unpack(f">{ndim}I", raw[4:header_size])
-    expected = int(np.prod(shape))
+    expected = math.prod(shape)  # Python ints: absurd headers cannot overflow
     if len(raw) - header_size != expected:
         raise UserError(
             f"{path} holds {len(raw) - header_size} data bytes but its header {shape} needs "

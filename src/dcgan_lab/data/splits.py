@@ -8,8 +8,34 @@ import numpy as np
 import torch
 
 from dcgan_lab.data.layout import to_nchw
+from dcgan_lab.errors import UserError
 
 UNLABELLED = -1  # the label of every image of a dataset without classes
+# More classes than this is a mistake in the labels (a class embedding, the classifier
+# behind FID and the per-class grids all grow with the count): refused before they allocate.
+MAX_CLASSES = 1000
+
+
+def checked_labels(labels: np.ndarray, what: str, n_images: int) -> np.ndarray:
+    """``labels`` as int64 (N,) if they are one whole number per image, each a class in
+    0..MAX_CLASSES-1 or UNLABELLED; else a UserError naming ``what`` and the bad value."""
+    array = np.asarray(labels)
+    if array.shape != (n_images,):
+        raise UserError(f"{what}: {array.shape} labels for {n_images} images; give one per image")
+    if array.dtype.kind == "f":
+        bad = ~np.isfinite(array) | (array != np.round(array))
+        if bad.any():
+            raise UserError(f"{what}: label {array[bad][0]} is not a whole number")
+    elif array.dtype.kind not in "iub":
+        raise UserError(f"{what}: labels of type {array.dtype} are not class numbers")
+    ints = array.astype(np.int64)
+    outside = (ints < UNLABELLED) | (ints >= MAX_CLASSES)
+    if outside.any():
+        raise UserError(
+            f"{what}: label {ints[outside][0]} is outside 0..{MAX_CLASSES - 1} "
+            f"(or {UNLABELLED} for unlabelled images)"
+        )
+    return ints
 
 
 @dataclass(frozen=True)
@@ -38,9 +64,11 @@ class ImageSplits:
         (N, C, H, W) in any of those layouts (see ``layout.to_nchw``)."""
         return cls(
             train_images=torch.from_numpy(to_nchw(train[0], "the training images")),
-            train_labels=torch.from_numpy(np.asarray(train[1]).astype(np.int64)),
+            train_labels=torch.from_numpy(
+                checked_labels(train[1], "the training labels", len(train[0]))
+            ),
             val_images=torch.from_numpy(to_nchw(val[0], "the held-out images")),
-            val_labels=torch.from_numpy(np.asarray(val[1]).astype(np.int64)),
+            val_labels=torch.from_numpy(checked_labels(val[1], "the held-out labels", len(val[0]))),
         )
 
 

@@ -62,6 +62,13 @@ def build_sample_quality(
     if features not in FEATURES:
         raise UserError(f"metrics.features={features!r}: choose one of {', '.join(FEATURES)}")
     check_settings(n_fake, every_n_epochs, kid_subsets, kid_subset_size)
+    held_out = len(data.loaded().val_images[:n_real])
+    if held_out < 2:  # FID's covariance needs two images; checked before any extractor trains
+        raise UserError(
+            f"the held-out split has {held_out} image{'s' * (held_out != 1)}: scores need at "
+            "least 2 (raise data.source.val_fraction or metrics.n_real), or train without "
+            "them: metrics=none"
+        )
     info = None
     if features == "classifier":
         space, info = classifier_space(data, cache_dir, extractor_steps)

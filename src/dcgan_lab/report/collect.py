@@ -39,11 +39,17 @@ class Job:
         return self.fid_curve[-1][1] if self.fid_curve else None
 
 
+class Unreadable(Exception):
+    """A job file with bad bytes or the wrong structure; the report marks the job."""
+
+
 def read_overrides(job_dir: Path) -> dict[str, str]:
     path = RunDir(job_dir).overrides
     if not path.is_file():
         return {}
-    items = yaml.safe_load(path.read_text()) or []
+    items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise Unreadable(f"{path.name} is not a list of overrides")
     return dict(item.split("=", 1) for item in items if "=" in item)
 
 
@@ -54,7 +60,7 @@ def read_metrics(csv_path: Path) -> tuple[list[tuple[int, float]], int, bool]:
     curve: list[tuple[int, float]] = []
     epochs: set[int] = set()
     non_finite = False
-    with open(csv_path, newline="") as f:
+    with open(csv_path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             try:
                 epoch = int(row.get("epoch") or -1)
@@ -75,9 +81,20 @@ def read_status(job_dir: Path) -> tuple[str | None, str | None]:
 
 
 def read_job(job_dir: Path) -> Job:
+    """The job as far as its files tell; a file that cannot be read marks it unreadable."""
+    try:
+        return read_job_files(job_dir)
+    except (Unreadable, OSError, ValueError, yaml.YAMLError, csv.Error) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        return Job(job_dir, {}, "unreadable", error=f"unreadable: {reason}")
+
+
+def read_job_files(job_dir: Path) -> Job:
     run = RunDir(job_dir)
     curve, epochs, non_finite = read_metrics(run.metrics_csv)
     status, error = read_status(job_dir)
+    if status is not None and not isinstance(status, str):
+        raise Unreadable(f"{run.status.name} holds no status")
     if status is None:
         status = "running" if epochs else "pending"
     if status == "completed" and (non_finite or any(not math.isfinite(f) for _, f in curve)):

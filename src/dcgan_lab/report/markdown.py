@@ -9,12 +9,16 @@ from dcgan_lab.report.collect import Job, read_sweep, swept_keys
 from dcgan_lab.report.plots import plot_best_vs_param, plot_fid_curves
 from dcgan_lab.report.seeds import COLLAPSE_RATIO, SEED_KEY, seed_table, summarise_seeds
 
-MARK = {"diverged": "DIVERGED", "failed": "FAILED", "running": "running", "pending": "pending"}
+MARK = {
+    "diverged": "DIVERGED", "failed": "FAILED", "unreadable": "UNREADABLE",
+    "running": "running", "pending": "pending",
+}  # fmt: skip
 
 
 def ranked(jobs: list[Job]) -> list[Job]:
     """Scored jobs by best FID first, then the rest (failed, diverged, unscored)."""
-    healthy = [j for j in jobs if j.best_fid is not None and j.status not in ("failed", "diverged")]
+    broken = ("failed", "diverged", "unreadable")
+    healthy = [j for j in jobs if j.best_fid is not None and j.status not in broken]
     rest = [j for j in jobs if j not in healthy]
     return sorted(healthy, key=lambda j: j.best_fid or 0.0) + rest
 

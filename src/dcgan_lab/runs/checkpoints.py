@@ -118,9 +118,26 @@ def read_checkpoint(ckpt_path: str | Path) -> dict[str, Any]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a corrupt file can fail anywhere in the unpickler
-        raise UserError(f"cannot load checkpoint {path}: {error_summary(err)}") from None
+        if "Weights only load failed" in str(err):  # torch's advice would run its code
+            reason = "it holds Python objects besides tensors and plain values, so it was not "
+            reason += "written by this project and is not loaded"
+        else:
+            reason = error_summary(err)
+        raise UserError(f"cannot load checkpoint {path}: {reason}") from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise UserError(f"cannot load checkpoint {path}: no state_dict in it")
+    state = checkpoint["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise UserError(
+            f"cannot load checkpoint {path}: its state_dict is a {type(state).__name__}, "
+            "not tensors by name"
+        )
+    settings = checkpoint.get("hyper_parameters", {})
+    if not isinstance(settings, dict):
+        raise UserError(
+            f"cannot load checkpoint {path}: its hyper_parameters are a "
+            f"{type(settings).__name__}, not settings by name"
+        )
     return upgrade_checkpoint(checkpoint)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from dcgan_lab.errors import UserError
+from dcgan_lab.runs import lock
 from dcgan_lab.runs.run_dir import RunDir
 
 RUNS_ROOT = Path("outputs/runs")  # hydra.run.dir's parent in conf/hydra/default.yaml
@@ -30,7 +31,28 @@ def newest_last_checkpoint(runs_root: Path) -> Path:
             f"ckpt_path=last: no run under {runs_root} has checkpoints/last.ckpt; "
             "pass ckpt_path=<run dir>/checkpoints/last.ckpt"
         )
-    return max(found, key=lambda path: path.stat().st_mtime)
+    newest = max(found, key=lambda path: path.stat().st_mtime)
+    report_newer_runs_without_checkpoint(runs_root, RunDir(newest.parent.parent))
+    return newest
+
+
+def report_newer_runs_without_checkpoint(runs_root: Path, resumed: RunDir) -> None:
+    """Say which newer runs ``ckpt_path=last`` passes over: those that started training
+    (config.yaml) but have no checkpoint. One no process trains any more died before its
+    first checkpoint: it is marked crashed, so the record says so too."""
+    for run in (RunDir(p) for p in sorted(runs_root.glob("*/*")) if p.is_dir()):
+        if run.root.parts[-2:] <= resumed.root.parts[-2:] or not run.config.is_file():
+            continue
+        if run.checkpoint("last").is_file():
+            continue
+        if lock.is_locked(run.root):
+            print(f"note: the newer run {run.root} is still training and has no checkpoint yet")
+            continue
+        status = (run.read_status() or {}).get("status")
+        if status in (None, "running", "crashed"):  # it died without saying so
+            run.write_status("crashed", error="stopped before its first checkpoint")
+            status = "crashed"
+        print(f"note: the newer run {run.root} has no checkpoint ({status}); it cannot be resumed")
 
 
 def resolve_checkpoint(value: str, runs_root: Path = RUNS_ROOT) -> Path:
@@ -53,26 +75,70 @@ def merge_overrides(first: list[str], then: list[str]) -> list[str]:
     return list(merged.values())
 
 
+def unquoted(value: str) -> str:
+    """A path as typed in an override: Hydra's quotes and their escapes removed."""
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1].replace(f"\\{value[0]}", value[0])
+    return value
+
+
+def quoted(path: Path) -> str:
+    """``path`` as a Hydra override value: single-quoted, its own quotes escaped, so
+    spaces, quotes, ``=`` and non-ASCII letters in folder names pass through."""
+    return "'" + str(path).replace("'", "\\'") + "'"
+
+
 def resume_arguments(argv: list[str], runs_root: Path = RUNS_ROOT) -> list[str]:
     """Command-line arguments with ``ckpt_path`` resolved and the original run's settings.
 
-    Unchanged without ``ckpt_path``, in a multirun, or when ``hydra.run.dir`` is given.
+    ``ckpt_path=last`` resumes the newest run with a checkpoint, or with ``hydra.run.dir``
+    the run in that folder. A ``hydra.run.dir`` that already holds a run is only ever
+    resumed, never trained into afresh. Unchanged in a multirun.
     """
-    ckpt_values = [a.split("=", 1)[1] for a in argv if override_key(a) == "ckpt_path"]
-    if not ckpt_values or ckpt_values[-1] in ("", "null"):
+    if any(a in ("-m", "--multirun") for a in argv):
         return argv
-    if any(a in ("-m", "--multirun") or override_key(a) == "hydra.run.dir" for a in argv):
+    given_dirs = [unquoted(a.split("=", 1)[1]) for a in argv if override_key(a) == "hydra.run.dir"]
+    target = RunDir(Path(given_dirs[-1]).expanduser().absolute()) if given_dirs else None
+    ckpt_values = [a.split("=", 1)[1] for a in argv if override_key(a) == "ckpt_path"]
+    ckpt = unquoted(ckpt_values[-1]) if ckpt_values else ""
+    if ckpt in ("", "null"):
+        require_new_run_dir(target)
         return argv
     # Hydra's own options (`--cfg job`) keep their order; `key=value` overrides are merged.
     flags = [a for a in argv if a.startswith("-") or "=" not in a]
     overrides = [a for a in argv if a not in flags]
-    checkpoint = resolve_checkpoint(ckpt_values[-1], runs_root)
-    overrides = merge_overrides(overrides, [f"ckpt_path='{checkpoint}'"])
+    if ckpt == "last" and target is not None:
+        checkpoint = target.checkpoint("last")
+        if not checkpoint.is_file():
+            raise UserError(
+                f"ckpt_path=last: {target.root} holds no checkpoints/last.ckpt to resume; "
+                "drop hydra.run.dir to resume the newest run, or pass ckpt_path=<file>"
+            )
+        checkpoint = checkpoint.resolve()
+    else:
+        checkpoint = resolve_checkpoint(ckpt, runs_root)
+    overrides = merge_overrides(overrides, [f"ckpt_path={quoted(checkpoint)}"])
     run = run_dir_of(checkpoint)
-    if run is None:  # a checkpoint from elsewhere: a new run starting from its state
+    if run is None or (target is not None and run.root.resolve() != target.root.resolve()):
+        # A checkpoint from elsewhere: a new run starting from its state.
+        require_new_run_dir(target)
         return flags + overrides
+    print(f"resuming the run in {run.root} from {checkpoint.name}")
     original = [str(o) for o in OmegaConf.load(run.overrides)]
+    overrides = [o for o in overrides if override_key(o) != "hydra.run.dir"]
     # output_subdir=null: Hydra leaves .hydra/ alone; the job records the overrides once
     # training starts (jobs.record_resume_overrides), so a rejected resume changes nothing.
-    hydra_args = [f"hydra.run.dir='{run.root}'", "hydra.output_subdir=null"]
+    hydra_args = [f"hydra.run.dir={quoted(run.root)}", "hydra.output_subdir=null"]
     return flags + merge_overrides(original, overrides) + hydra_args
+
+
+def require_new_run_dir(run: RunDir | None) -> None:
+    """Refuse to train a new run into a folder that holds one: its config, overrides,
+    checkpoints and logs would be overwritten or mixed with the new run's."""
+    if run is None or not run.holds_run():
+        return
+    raise UserError(
+        f"hydra.run.dir={run.root} already holds a run; resume it with ckpt_path=last "
+        f"hydra.run.dir={run.root}, or choose a new hydra.run.dir"
+    )

@@ -2,7 +2,7 @@
 
     <run>/config.yaml              the resolved config the run trained with
     <run>/.hydra/overrides.yaml    its command-line overrides (resume replays them)
-    <run>/status.json              running, completed, diverged, interrupted or failed
+    <run>/status.json              running, completed, diverged, interrupted, failed or crashed
     <run>/checkpoints/last.ckpt    rewritten every epoch; best.ckpt: lowest val/fid
     <run>/samples/epoch_NNN.png    the fixed-noise grid
     <run>/csv/metrics.csv          every logged value
@@ -69,6 +69,11 @@ class RunDir:
         """The run a ``<run>/checkpoints/x.ckpt`` belongs to, if it sits in one."""
         run = cls(checkpoint.parent.parent)
         return run if checkpoint.parent.name == "checkpoints" else None
+
+    def holds_run(self) -> bool:
+        """A run has started training here (config.yaml is written as training starts); a
+        run rejected before that leaves nothing worth keeping."""
+        return self.config.exists() or self.checkpoints.exists()
 
     def write_config(self, yaml_text: str) -> None:
         atomic_write_text(self.config, yaml_text)

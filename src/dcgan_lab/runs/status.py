@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 import sys
 from collections.abc import Callable
@@ -15,8 +14,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from dcgan_lab.errors import TrainingDiverged, first_line, user_error_in
 from dcgan_lab.runs.run_dir import RunDir
-
-log = logging.getLogger(__name__)
 
 
 def is_rank_zero() -> bool:
@@ -38,7 +35,7 @@ def run_recorded(
 ) -> float | None:
     """Run ``train(cfg, on_start)``; record 'completed', 'diverged', 'interrupted' or 'failed'.
 
-    In a multirun a failed job logs its traceback, prints one line and returns NaN (a
+    In a multirun a failed job prints one line (its train.log has the traceback) and returns NaN (a
     failed trial to Optuna) so the other jobs run; a single run re-raises. A resume that
     is rejected before training starts leaves the earlier run's status as it was.
     """
@@ -68,7 +65,7 @@ def run_recorded(
         record(status, error=message)
         if not in_multirun():
             raise
-        log.exception(f"job {status}")  # the full traceback goes to the job's log file
+        # The traceback is in the job's train.log (runs/run_log.py).
         print(f"dcgan-train: job {run_dir} {status}: {message}", file=sys.stderr)
         return math.nan
     # A non-finite loss or weight raises TrainingDiverged during training (see above), so a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import netrc
 import os
 import socket
@@ -14,15 +15,46 @@ from hydra.types import RunMode
 from pytorch_lightning.loggers import WandbLogger
 
 from dcgan_lab.runs.run_dir import RunDir
+from dcgan_lab.runs.run_log import say
 
 DEFAULT_BASE_URL = "https://api.wandb.ai"
 
 
-def has_api_key(env: dict[str, str]) -> bool:
+def settings_files(env: dict[str, str], cwd: Path) -> list[Path]:
+    """W&B's settings files, the one that wins first: the workspace's (``wandb offline``
+    writes ``./wandb/settings``), then the user's (``~/.config/wandb/settings``)."""
+    workspace = Path(env.get("WANDB_DIR", cwd)) / "wandb" / "settings"
+    config_dir = env.get("WANDB_CONFIG_DIR") or Path.home() / ".config" / "wandb"
+    return [workspace, Path(config_dir) / "settings"]
+
+
+def user_setting(env: dict[str, str], cwd: Path, key: str) -> tuple[str, str] | None:
+    """(value, where) of a W&B setting the user made: the environment, then the files."""
+    variable = f"WANDB_{key.upper()}"
+    if env.get(variable):
+        return env[variable], f"set by {variable}"
+    for path in settings_files(env, cwd):
+        parser = configparser.ConfigParser()
+        try:
+            parser.read(path, encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError):
+            continue  # W&B would not read it either
+        value = parser.get("default", key, fallback="").strip()
+        if value:
+            return value, f"set in {path}"
+    return None
+
+
+def base_url(env: dict[str, str], cwd: Path) -> str:
+    found = user_setting(env, cwd, "base_url")
+    return found[0] if found else DEFAULT_BASE_URL
+
+
+def has_api_key(env: dict[str, str], cwd: Path | None = None) -> bool:
     """True if W&B has a key: ``WANDB_API_KEY`` or a netrc entry for the W&B host."""
     if env.get("WANDB_API_KEY"):
         return True
-    host = urlparse(env.get("WANDB_BASE_URL", DEFAULT_BASE_URL)).hostname or ""
+    host = urlparse(base_url(env, cwd or Path.cwd())).hostname or ""
     path = Path(env.get("NETRC", Path.home() / ".netrc"))
     try:
         return netrc.netrc(str(path)).authenticators(host) is not None
@@ -30,9 +62,9 @@ def has_api_key(env: dict[str, str]) -> bool:
         return False
 
 
-def server_reachable(env: dict[str, str], timeout_s: float = 2.0) -> bool:
+def server_reachable(env: dict[str, str], timeout_s: float = 2.0, cwd: Path | None = None) -> bool:
     """A TCP connect to the W&B server within ``timeout_s``; False on any failure."""
-    url = urlparse(env.get("WANDB_BASE_URL", DEFAULT_BASE_URL))
+    url = urlparse(base_url(env, cwd or Path.cwd()))
     port = url.port or (443 if url.scheme == "https" else 80)
     try:
         with socket.create_connection((url.hostname or "", port), timeout=timeout_s):
@@ -41,20 +73,31 @@ def server_reachable(env: dict[str, str], timeout_s: float = 2.0) -> bool:
         return False
 
 
-def choose_wandb_mode(env: dict[str, str], offline: bool | None) -> tuple[str, str]:
-    """(mode, reason): 'online', 'offline' or 'disabled'. Explicit settings win.
+MODES = {"online": "online", "run": "online", "offline": "offline", "dryrun": "offline",
+         "disabled": "disabled"}  # fmt: skip
 
-    Without a key, a non-interactive ``wandb.init`` raises instead of going offline, and
-    an unreachable server makes it wait; both are detected here, before wandb starts.
+
+def choose_wandb_mode(
+    env: dict[str, str], offline: bool | None, cwd: Path | None = None
+) -> tuple[str, str]:
+    """(mode, reason): 'online', 'offline' or 'disabled'. The user's choices win, in W&B's
+    own order: ``logger.wandb.offline``, ``WANDB_MODE``, then the settings files that
+    ``wandb offline`` / ``wandb online`` write.
+
+    Otherwise online when possible: without a key a non-interactive ``wandb.init`` raises
+    instead of going offline, and an unreachable server makes it wait; both are detected
+    here, before wandb starts.
     """
+    cwd = cwd or Path.cwd()
     if offline is not None:
         return ("offline" if offline else "online"), "set by logger.wandb.offline"
-    if env.get("WANDB_MODE"):
-        return env["WANDB_MODE"], "set by WANDB_MODE"
-    if not has_api_key(env):
+    chosen = user_setting(env, cwd, "mode")
+    if chosen is not None and chosen[0] in MODES:
+        return MODES[chosen[0]], chosen[1]
+    if not has_api_key(env, cwd):
         return "offline", "no W&B API key (run `wandb login` to log online)"
-    if not server_reachable(env):
-        return "offline", "W&B server unreachable"
+    if not server_reachable(env, cwd=cwd):
+        return "offline", f"W&B server {base_url(env, cwd)} unreachable"
     return "online", "logged in and server reachable"
 
 
@@ -84,8 +127,10 @@ def build_wandb_logger(
     Unset ``name`` and ``group`` come from Hydra (``hydra_identity``).
     """
     mode, reason = choose_wandb_mode(dict(os.environ), offline)
-    if mode != "online":
-        print(f"W&B: {mode} ({reason}); upload later with `wandb sync <run dir>/wandb/offline-*`")
+    if mode == "offline":
+        say(f"W&B: offline ({reason}); upload later with `wandb sync <run dir>/wandb/offline-*`")
+    elif mode == "disabled":
+        say(f"W&B: disabled ({reason}); nothing is logged to W&B")
     default_name, default_group = hydra_identity()
     save_dir = Path(kwargs.get("save_dir", "."))
     save_dir.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,10 @@ class SampleGrid(pl.Callback):
         images = to_uint8(pl_module.sample(noise, labels))  # type: ignore[operator]
         nrow = getattr(pl_module, "grid_columns", None) or self.nrow  # conditional: a class a row
         path = save_grid(images, self.dirpath / f"epoch_{epoch:03d}.png", nrow)
+        # The step Lightning logged this epoch's scores at: its last batch (Lightning counts
+        # batches for logging, not optimizer steps, of which there are two or three a batch;
+        # by this hook the batch counter has moved past the epoch).
+        step = max(trainer.fit_loop.epoch_loop._batches_that_stepped - 1, 0)
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
-                logger.log_image(key="samples", images=[str(path)], step=trainer.global_step)
+                logger.log_image(key="samples", images=[str(path)], step=step)

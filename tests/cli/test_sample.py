@@ -1,0 +1,56 @@
+"""dcgan-sample's writer: chunked .npz output that matches what np.load expects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from dcgan_lab.cli import sample
+from tests.conftest import keras_module
+
+
+@pytest.mark.parametrize(("num_classes", "label"), [(0, None), (3, "all"), (3, 2)])
+def test_samples_are_written_a_chunk_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, num_classes: int, label
+) -> None:
+    monkeypatch.setattr(sample, "CHUNK", 7)  # 20 images in 3 chunks
+    module = keras_module(width=4, latent_dim=8, num_classes=num_classes).eval()
+    npz, png = sample.write_samples(module, 20, 5, tmp_path, label)
+    with np.load(npz) as saved:
+        images = saved["images"]
+        labels = saved["labels"] if num_classes else None
+    assert images.shape == (20, 28, 28) and images.dtype == np.uint8 and images.std() > 0
+    assert len({images[i].tobytes() for i in range(20)}) == 20  # every chunk its own noise
+    if label == "all":
+        assert labels is not None and labels.tolist() == sorted(labels.tolist())
+        assert np.bincount(labels).tolist() == [7, 7, 6]
+    elif num_classes:
+        assert labels is not None and set(labels.tolist()) == {2}
+    assert png.stat().st_size > 0 and not list(tmp_path.glob(".*partial"))
+    assert "sampling" in capsys.readouterr().err  # the progress bar, over several chunks
+    # the same seed gives the same images
+    again, _ = sample.write_samples(module, 20, 5, tmp_path / "again", label)
+    with np.load(again) as saved:
+        assert np.array_equal(saved["images"], images)
+
+
+def test_grid_keeps_a_row_per_class_from_chunks() -> None:
+    picks = sample.GridPicks(per_class=2)
+    images = torch.arange(6).view(6, 1, 1, 1).to(torch.uint8)
+    picks.add(images[:3], torch.tensor([0, 0, 0]))
+    picks.add(images[3:], torch.tensor([0, 1, 1]))
+    assert picks.grid().flatten().tolist() == [0, 1, 4, 5]
+
+
+def test_a_failed_write_leaves_no_file(tmp_path: Path) -> None:
+    def broken_chunks():
+        yield np.zeros((2, 4, 4), np.uint8)
+        raise RuntimeError("generator failed")
+
+    target = tmp_path / "samples_4.npz"
+    with pytest.raises(RuntimeError):
+        sample.write_npz_in_chunks(target, (4, 4, 4), broken_chunks(), None)
+    assert list(tmp_path.iterdir()) == []
