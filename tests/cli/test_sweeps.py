@@ -110,7 +110,7 @@ def test_a_failing_job_does_not_stop_the_sweep_and_is_marked(tmp_path: Path) -> 
     last = result.stderr.strip().splitlines()[-1]
     assert last == (
         f"dcgan-train: error: 2 of 4 jobs failed (jobs 2, 3; their status.json and train.log "
-        f"in {sweep} say why)"
+        f"in {sweep.relative_to(tmp_path)} say why)"
     )
     jobs = {j.name: j for j in read_sweep(sweep)}
     assert [jobs[n].status for n in "0123"] == ["completed", "completed", "failed", "failed"]
