@@ -79,7 +79,8 @@ def test_a_diverging_run_exits_3_with_one_line(
 def test_a_diverged_sweep_job_is_marked_and_the_others_go_on(tmp_path: Path) -> None:
     result = run_cli(["dcgan-train", "-m", "data=random", "trainer=fast", "logger=csv",
                       "metrics=none", "model.g_optimizer.lr=0.0002,1e30"], tmp_path)  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 1, result.stderr[-3000:]  # a sweep with a failed job
+    assert "error: 1 of 2 jobs failed (jobs 1;" in result.stderr.strip().splitlines()[-1]
     (sweep,) = [p for p in tmp_path.glob("outputs/multiruns/*/*") if p.is_dir()]
     assert [j.status for j in read_sweep(sweep)] == ["completed", "diverged"]
     assert run_cli(["dcgan-report", str(sweep)], tmp_path).returncode == 0

@@ -8,6 +8,7 @@ newest run exactly as it was configured.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -98,6 +99,8 @@ def resume_arguments(argv: list[str], runs_root: Path = RUNS_ROOT) -> list[str]:
     """
     if any(a in ("-m", "--multirun") for a in argv):
         return argv
+    if os.environ.get("LOCAL_RANK", "0") not in ("", "0"):
+        return argv  # a DDP worker Lightning started: rank 0 resolved this command already
     given_dirs = [unquoted(a.split("=", 1)[1]) for a in argv if override_key(a) == "hydra.run.dir"]
     target = RunDir(Path(given_dirs[-1]).expanduser().absolute()) if given_dirs else None
     ckpt_values = [a.split("=", 1)[1] for a in argv if override_key(a) == "ckpt_path"]
