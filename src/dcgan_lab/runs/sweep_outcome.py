@@ -6,13 +6,14 @@ in the launching process once every job has ended, whatever the launcher, and re
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
+
+from dcgan_lab.runs.run_dir import RunDir
 
 
 @dataclass
@@ -35,10 +36,7 @@ def read_outcome(sweep: Path) -> Outcome:
     failed, jobs = [], 0
     for status_file in sorted(sweep.glob("*/status.json")):
         jobs += 1
-        try:
-            status = json.loads(status_file.read_text()).get("status")
-        except (OSError, ValueError, AttributeError):
-            status = "unreadable"
+        status = (RunDir(status_file.parent).read_status() or {}).get("status", "unreadable")
         if status not in ("completed", "running"):
             failed.append(status_file.parent.name)
     return Outcome(sweep, jobs, failed)

@@ -37,6 +37,18 @@ def batch_statistics(net: nn.Module) -> Iterator[nn.Module]:
                 buf.copy_(saved[name])
 
 
+@contextmanager
+def running_statistics(net: nn.Module) -> Iterator[nn.Module]:
+    """Eval mode (BatchNorm's running averages), then the mode restored. Eval mode changes
+    no buffer, so nothing is copied: the Keras step samples this way every iteration."""
+    was_training = net.training
+    net.eval()
+    try:
+        yield net
+    finally:
+        net.train(was_training)
+
+
 BN_MODES = ("batch", "running", "standing")
 
 
@@ -92,11 +104,11 @@ def generate(
     require_bn_mode("bn_sampling", bn)
     if bn == "standing":
         mode = standing_statistics(generator, noise.shape[1], getattr(generator, "num_classes", 0))
-    else:  # batch; running too, only to restore the mode afterwards
+    elif bn == "running":
+        mode = running_statistics(generator)
+    else:
         mode = batch_statistics(generator)
     with mode:
-        if bn == "running":
-            generator.eval()
         chunks = noise.split(batch_size)
         label_chunks = labels.split(batch_size) if labels is not None else [None] * len(chunks)
         return torch.cat([generator(z, y) for z, y in zip(chunks, label_chunks, strict=True)])
