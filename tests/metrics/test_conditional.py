@@ -9,7 +9,8 @@ import torch
 
 from dcgan_lab.data.datamodule import to_signed_unit
 from dcgan_lab.metrics.build import build_sample_quality
-from dcgan_lab.metrics.conditional import conditional_scores, frechet_distance
+from dcgan_lab.metrics.conditional import conditional_scores
+from dcgan_lab.metrics.frechet import frechet_distance
 from tests.metrics.conftest import STEPS
 
 

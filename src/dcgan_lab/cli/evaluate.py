@@ -1,4 +1,5 @@
-"""``dcgan-eval ckpt_path=...``: score checkpoints and print them against the real floor."""
+"""``dcgan-eval ckpt_path=...`` (or ``samples=... data=...``): score checkpoints (or images
+from any generator) and print them against the real floor, with the protocol in the JSON."""
 
 from __future__ import annotations
 
@@ -9,20 +10,39 @@ from typing import Any
 import hydra
 import torch
 from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
 
 from dcgan_lab.cli.common import config_dir, exit_on_user_error, run_with_clear_errors
 from dcgan_lab.cli.sample import load_module
 from dcgan_lab.data.datamodule import ImageDataModule, to_signed_unit
 from dcgan_lab.errors import UserError
+from dcgan_lab.evaluation.copies import save_copies
+from dcgan_lab.evaluation.image_files import read_images
+from dcgan_lab.evaluation.latent_scales import check_scales, latent_scale_sweep, plot_latent_scales
 from dcgan_lab.metrics.conditional import conditional_scores
 from dcgan_lab.metrics.quality import SampleQuality
 from dcgan_lab.runs.checkpoints import find_checkpoints
 from dcgan_lab.runs.run_dir import RunDir
+from dcgan_lab.training.module import DCGANModule
 
 COLUMNS = [
-    "generator", "bn_sampling", "fid", "floor_fid", "kid_mean", "kid_std", "is",
-    "label_accuracy", "intra_fid", "n_fake", "n_real", "floor_n", "extractor_acc",
-]  # fmt: skip
+    "generator",
+    "bn_sampling",
+    "fid",
+    "floor_fid",
+    "kid_mean",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "class_entropy",
+    "recognisable",
+    "copy_rate",
+    "label_accuracy",
+    "intra_fid",
+    "n_fake",
+]  # fmt: skip; the JSON holds every score and the protocol
+BY_CONSTRUCTION = ("memorisation_ratio", "copy_rate")  # the floor scores training images
 
 
 def run_data(ckpt: Path) -> ImageDataModule:
@@ -34,45 +54,130 @@ def run_data(ckpt: Path) -> ImageDataModule:
     return hydra.utils.instantiate(OmegaConf.load(config).data)
 
 
-def real_floor(quality: SampleQuality, data: ImageDataModule) -> dict[str, float]:
-    """FID of training images against the held-out set (disjoint real splits).
+def real_floor(quality: SampleQuality, data: ImageDataModule) -> dict[str, Any]:
+    """The scores of training images against the held-out set (disjoint real splits).
 
     Uses as many training images as images are scored (fewer if the split is smaller),
-    so a score can be read against what two real samples of that size give.
+    so a score can be read against what two real samples of that size give. The
+    memorisation scores are left out: training images are copies by construction.
     """
     train = data.loaded().train_images
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
     for chunk in train[order[: quality.n_fake]].split(500):
         quality.add_fake(to_signed_unit(chunk))
     scores = quality.compute()
-    return {"floor_fid": scores["fid"], "floor_n": scores["n_fake"]}
+    real = {k: v for k, v in scores.items() if not k.startswith(BY_CONSTRUCTION)}
+    return {"floor_fid": scores["fid"], "floor_n": scores["n_fake"], "floor": real}
 
 
-def evaluate(
-    ckpt: Path,
-    metrics_cfg: DictConfig,
-    cache: dict[str, Any],
-    bn_sampling: str | None = None,
-    generator: str = "auto",
-) -> dict[str, Any]:
-    data = run_data(ckpt)
-    key = repr(data.source)  # one scorer (extractor + real statistics) per dataset
+Scorer = tuple[SampleQuality, Any, dict[str, Any]]  # quality, extractor info, real floor
+
+
+def scorer_for(data: ImageDataModule, metrics_cfg: DictConfig, cache: dict[str, Scorer]) -> Scorer:
+    """One scorer (extractor, real statistics, training neighbours, floor) per dataset."""
+    key = repr(data.source)
     if key not in cache:
         quality, info = hydra.utils.instantiate(metrics_cfg)(data)
         cache[key] = (quality, info, real_floor(quality, data))
-    quality, info, floor = cache[key]
-    module = load_module(ckpt, bn_sampling, generator).eval()
+    return cache[key]
+
+
+def protocol(
+    quality: SampleQuality, info: Any, metrics_cfg: DictConfig, n_fake: float, **sampler: Any
+) -> dict[str, Any]:
+    """How the scores were made, so that someone else can make them again."""
+    return {
+        "n_real": quality.n_real,
+        "n_fake": int(n_fake),
+        "real_split": "held-out (the dataset's validation split, first n_real images)",
+        "train_reference": "the training split (memorisation)",
+        **sampler,
+        "seed": quality.seed,
+        "extractor": info.id if info else metrics_cfg.features,
+        "extractor_acc": info.accuracy if info else None,
+    }
+
+
+def slug(path: Path) -> str:
+    """A file-name stem for a checkpoint (run folder + checkpoint) or a samples file."""
+    if path.parent.name == "checkpoints":
+        return f"{path.parent.parent.name}_{path.stem}"
+    return path.stem
+
+
+def evaluate(
+    ckpt: Path, cfg: DictConfig, cache: dict[str, Scorer], out_dir: Path, scales: list[float]
+) -> dict[str, Any]:
+    data = run_data(ckpt)
+    quality, info, floor = scorer_for(data, cfg.metrics, cache)
+    module = load_module(ckpt, cfg.bn_sampling, cfg.generator).eval()
     device = torch.device("cpu")
-    scores = quality.score(module.sample, module.latent_dim, device, module.num_classes)
-    if module.num_classes:
-        scores |= conditional_scores(
-            quality, module.sample, module.latent_dim, module.num_classes, device
-        )
     sampler = {"generator": "ema" if module.use_ema else "raw",
                "bn_sampling": module.hparams["bn_sampling"]}  # fmt: skip
-    extractor = {"extractor": info.id if info else metrics_cfg.features,
-                 "extractor_acc": info.accuracy if info else None}  # fmt: skip
-    return {"checkpoint": str(ckpt), "data": data.name, **sampler, **scores, **floor, **extractor}
+    scores = quality.score(module.sample, module.latent_dim, device, module.num_classes)
+    row = {"checkpoint": str(ckpt), "data": data.name, **sampler, **scores, **floor,
+           "protocol": protocol(quality, info, cfg.metrics, scores["n_fake"],
+                                **sampler)}  # fmt: skip
+    row |= pictures(quality, data, out_dir / slug(ckpt), cfg.copies)
+    if module.num_classes:
+        row |= conditional_scores(
+            quality, module.sample, module.latent_dim, module.num_classes, device
+        )
+    if scales:
+        row |= scale_sweep(quality, module, scales, out_dir / f"{slug(ckpt)}_latent_scales.png")
+    return row
+
+
+def scale_sweep(
+    quality: SampleQuality, module: DCGANModule, scales: list[float], path: Path
+) -> dict[str, Any]:
+    """The latent-scale sweep and its plot. Batch statistics would normalise the scale away
+    at the first BatchNorm (every point alike), so a generator that samples with them is
+    swept with standing statistics instead, and the JSON says so."""
+    trained = module.hparams["bn_sampling"]
+    module.hparams["bn_sampling"] = "standing" if trained == "batch" else trained
+    try:
+        points = latent_scale_sweep(
+            quality, module.sample, module.latent_dim, module.num_classes, scales
+        )
+        bn = module.hparams["bn_sampling"]
+    finally:
+        module.hparams["bn_sampling"] = trained
+    plot = plot_latent_scales(points, f"{path.stem} (BatchNorm {bn})", path)
+    return {"latent_scales": points, "latent_scales_bn_sampling": bn,
+            "latent_scales_plot": str(plot)}  # fmt: skip
+
+
+def evaluate_samples(cfg: DictConfig, cache: dict[str, Scorer], out_dir: Path) -> dict[str, Any]:
+    """Scores of images from any generator (``samples=``) against ``data=``'s held-out set."""
+    if cfg.get("data") is None:
+        raise UserError(
+            "samples= needs the dataset to score against: add data=mnist5k (or another)"
+        )
+    data: ImageDataModule = hydra.utils.instantiate(cfg.data)
+    path = Path(cfg.samples)
+    data.loaded()  # fills channels and image_size from the data where the config left them
+    assert data.channels is not None and data.image_size is not None
+    images = read_images(path, data.channels, data.image_size)
+    quality, info, floor = scorer_for(data, cfg.metrics, cache)
+    for chunk in tqdm(images.split(500), desc="scoring", unit="batch", disable=None):
+        quality.add_fake(chunk)
+    scores = quality.compute()
+    sampler = {"generator": "samples file", "bn_sampling": None}
+    row = {"checkpoint": str(path), "data": data.name, **sampler, **scores, **floor,
+           "protocol": protocol(quality, info, cfg.metrics, scores["n_fake"],
+                                **sampler)}  # fmt: skip
+    return row | pictures(quality, data, out_dir / slug(path), cfg.copies)
+
+
+def pictures(
+    quality: SampleQuality, data: ImageDataModule, stem: Path, copies: int
+) -> dict[str, Any]:
+    """The class histogram of the last scoring and its copies picture (``copies`` rows)."""
+    found: dict[str, Any] = {"class_histogram": quality.details.get("class_histogram")}
+    train = to_signed_unit(data.loaded().train_images)
+    path = save_copies(quality, train, stem.with_name(f"{stem.name}_copies.png"), copies)
+    return found | {"copies_png": str(path) if path else None}
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
@@ -95,13 +200,22 @@ def fmt(value: Any) -> str:
 @hydra.main(config_path=config_dir(), config_name="eval", version_base="1.3")
 @exit_on_user_error("dcgan-eval")
 def hydra_main(cfg: DictConfig) -> None:
-    checkpoints = find_checkpoints(Path(cfg.ckpt_path), cfg.checkpoint)
-    cache: dict[str, Any] = {}
-    rows = [
-        evaluate(ckpt, cfg.metrics, cache, cfg.bn_sampling, cfg.generator) for ckpt in checkpoints
-    ]
-    print(format_table(rows))
     out = Path(cfg.out)
+    cache: dict[str, Scorer] = {}
+    if isinstance(cfg.copies, bool) or not isinstance(cfg.copies, int) or not 0 <= cfg.copies <= 64:
+        raise UserError(f"copies={cfg.copies!r}: rows of the copies picture, 0..64 (0: none)")
+    scales = check_scales(cfg.latent_scales)
+    if (cfg.ckpt_path is None) == (cfg.get("samples") is None):
+        raise UserError(
+            "give ckpt_path=<run dir or .ckpt> to score checkpoints, or samples=<file.npz or "
+            "folder of PNGs> data=<dataset> to score images from any generator (not both)"
+        )
+    if cfg.get("samples") is not None:
+        rows = [evaluate_samples(cfg, cache, out.parent)]
+    else:
+        checkpoints = find_checkpoints(Path(cfg.ckpt_path), cfg.checkpoint)
+        rows = [evaluate(ckpt, cfg, cache, out.parent, scales) for ckpt in checkpoints]
+    print(format_table(rows))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rows, indent=2))
     print(f"wrote {out}")

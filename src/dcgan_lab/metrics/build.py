@@ -57,11 +57,15 @@ def build_sample_quality(
     kid_subsets: int = 50,
     kid_subset_size: int = 500,
     every_n_epochs: int = 1,
+    fid_infinity: bool = False,
 ) -> tuple[SampleQuality, ExtractorInfo | None]:
-    """SampleQuality with the held-out split (first ``n_real`` images) as the real set."""
+    """SampleQuality with the held-out split (first ``n_real`` images) as the real set and
+    the training split as the memorisation check's reference."""
     if features not in FEATURES:
         raise UserError(f"metrics.features={features!r}: choose one of {', '.join(FEATURES)}")
     check_settings(n_fake, every_n_epochs, kid_subsets, kid_subset_size)
+    if not isinstance(fid_infinity, bool):
+        raise UserError(f"metrics.fid_infinity={fid_infinity!r}: use true or false")
     held_out = len(data.loaded().val_images[:n_real])
     if held_out < 2:  # FID's covariance needs two images; checked before any extractor trains
         raise UserError(
@@ -74,8 +78,11 @@ def build_sample_quality(
         space, info = classifier_space(data, cache_dir, extractor_steps)
     else:
         space = inception_space()
-    quality = SampleQuality(space, n_fake, kid_subsets, kid_subset_size, every_n_epochs)
+    quality = SampleQuality(
+        space, n_fake, kid_subsets, kid_subset_size, every_n_epochs, with_fid_infinity=fid_infinity
+    )
     splits = data.loaded()
     labels = splits.val_labels[:n_real] if splits.num_classes else None
     quality.set_real(to_signed_unit(splits.val_images[:n_real]), labels)
+    quality.set_train(to_signed_unit(splits.train_images))
     return quality, info

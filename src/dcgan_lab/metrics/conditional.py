@@ -11,19 +11,9 @@ from __future__ import annotations
 import torch
 
 from dcgan_lab.errors import UserError
+from dcgan_lab.metrics.frechet import frechet_distance
 from dcgan_lab.metrics.quality import SampleQuality, fixed_inputs
 from dcgan_lab.training.sampling import Sampler
-
-
-def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
-    """FID between two feature sets (N, F) and (M, F): |mu_a - mu_b|^2 + tr(S_a + S_b
-    - 2 (S_a S_b)^1/2), the trace of the root from the eigenvalues of S_a S_b."""
-    a, b = a.double(), b.double()
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = torch.cov(a.T), torch.cov(b.T)  # (F, F)
-    eigenvalues = torch.linalg.eigvals(cov_a @ cov_b).real.clamp(min=0)
-    trace_root = eigenvalues.sqrt().sum()
-    return float((mu_a - mu_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * trace_root)
 
 
 @torch.no_grad()
@@ -52,9 +42,7 @@ def conditional_scores(
         predicted.append(space.logits(images).argmax(1).cpu())  # (B,)
     fake, fake_classes = torch.cat(features), labels
     real_classes = quality.real_labels.cpu()
-    real = torch.cat(
-        [space.features(space.prepare(x.to(device))).cpu() for x in quality.real_images.split(500)]
-    )
+    real = quality.real_features  # (n_real, F)
     per_class = [
         frechet_distance(fake[fake_classes == c], real[real_classes == c])
         for c in range(num_classes)

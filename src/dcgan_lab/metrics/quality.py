@@ -1,4 +1,9 @@
-"""FID, KID and IS of generated images against held-out real images (torchmetrics)."""
+"""Scores of generated images against held-out real images, in one feature space.
+
+FID, KID and IS come from torchmetrics; precision/recall/density/coverage, the class
+coverage and the memorisation check from this package (``manifold``, ``modes``,
+``memorisation``), on the same features.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,11 @@ from torchmetrics.image.inception import InceptionScore
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from dcgan_lab.errors import UserError
+from dcgan_lab.metrics.frechet import fid_infinity, frechet_distance
+from dcgan_lab.metrics.generated_set import GeneratedSet
+from dcgan_lab.metrics.manifold import precision_recall_density_coverage
+from dcgan_lab.metrics.memorisation import TrainingNeighbours, pixel_vectors
+from dcgan_lab.metrics.modes import class_coverage
 from dcgan_lab.models.checks import require_int
 
 # images (B, C, H, W) in [-1, 1] -> what the feature modules expect
@@ -52,10 +62,12 @@ class SampleQuality:
         kid_subset_size: int = 500,
         every_n_epochs: int = 1,
         seed: int = 1234,
+        with_fid_infinity: bool = False,
     ) -> None:
         check_settings(n_fake, every_n_epochs, kid_subsets, kid_subset_size)
         self.space = space
         self.n_fake = n_fake
+        self.with_fid_infinity = with_fid_infinity
         self.kid_subset_size = kid_subset_size
         self.every_n_epochs = every_n_epochs
         self.seed = seed
@@ -71,13 +83,43 @@ class SampleQuality:
                 if space.logits is not None
                 else None
             )
+        self.generated = GeneratedSet()
         self.real_images = torch.empty(0)
         self.real_labels: torch.Tensor | None = None  # (n_real,), for per-class scores
+        self.real_features = torch.empty(0)  # (n_real, F): all ranks hold all of them
+        # Nearest training images in feature and pixel space (set_train); None: not checked.
+        self.neighbours: dict[str, TrainingNeighbours] | None = None
+        # What the last compute() saw beyond its scalars: the class histogram, and per
+        # generated image its pixels, nearest training image and ratio (for copies.png).
+        self.details: dict[str, Any] = {}
         self.rank, self.world_size = 0, 1
 
     @property
     def metrics(self) -> list[Metric]:
-        return [m for m in (self.fid, self.kid, self.inception) if m is not None]
+        return [m for m in (self.fid, self.kid, self.inception, self.generated) if m is not None]
+
+    def _features(self, x: torch.Tensor) -> torch.Tensor:
+        """Prepared images (B, C, H, W) -> (B, F) in FID's feature space (its own module)."""
+        x = (x * 255).byte() if self.space.normalize else x
+        return self.fid.inception(x).reshape(len(x), -1)
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Prepared images -> class logits (B, C), or (B, 0) in a space without classes."""
+        if self.inception is None:
+            return x.new_zeros(len(x), 0)
+        x = (x * 255).byte() if self.space.normalize else x
+        return self.inception.inception(x).reshape(len(x), -1)
+
+    @torch.no_grad()
+    def _features_of(self, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+        """(N, C, H, W) in [-1, 1] -> (N, F) on the CPU."""
+        device = self.fid.device
+        return torch.cat(
+            [
+                self._features(self.space.prepare(x.to(device))).cpu()
+                for x in images.split(batch_size)
+            ]
+        )
 
     def to(self, device: torch.device | str) -> SampleQuality:
         for metric in self.metrics:
@@ -105,6 +147,19 @@ class SampleQuality:
             x = self.space.prepare(chunk.to(device))
             self.fid.update(x, real=True)
             self.kid.update(x, real=True)
+        self.real_features = self._features_of(images, batch_size).double()
+
+    def set_train(self, images: torch.Tensor) -> None:
+        """The training images (N, C, H, W) in [-1, 1], for the memorisation check: their
+        features and pixels, against the held-out real set as the yardstick (set_real first)."""
+        if self.n_real == 0:
+            raise RuntimeError("SampleQuality.set_train() needs set_real() first")
+        self.neighbours = {
+            "features": TrainingNeighbours.build(self._features_of(images), self.real_features),
+            "pixels": TrainingNeighbours.build(
+                pixel_vectors(images), pixel_vectors(self.real_images)
+            ),
+        }
 
     def shard(self, rank: int, world_size: int) -> None:
         """Score as rank ``rank`` of ``world_size`` processes (real statistics re-sharded)."""
@@ -119,6 +174,7 @@ class SampleQuality:
         self.kid.update(x, real=False)
         if self.inception is not None:
             self.inception.update(x)
+        self.generated.update(self._features(x), self._logits(x), pixel_vectors(images))
 
     def compute(self) -> dict[str, float]:
         """FID, KID mean/std and IS of the fake images added since the last compute."""
@@ -138,16 +194,48 @@ class SampleQuality:
                     warnings.simplefilter("ignore", UserWarning)
                     is_mean = float(self.inception.compute()[0])
             fid = self.fid.compute()
+            extra = self.set_scores(*self.generated.compute())
         for metric in self.metrics:
             metric.reset()  # fake features only: reset_real_features=False
         return {
             "fid": float(fid),
-            "kid_mean": float(kid_mean),
+            "kid_mean": float(kid_mean),  # unclamped: below 0 when the sets are alike
             "kid_std": float(kid_std),
             "is": float(is_mean),
+            **extra,
             "n_fake": float(n_fake),
             "n_real": float(self.n_real),
         }
+
+    def set_scores(
+        self, features: torch.Tensor, logits: torch.Tensor, pixels: torch.Tensor
+    ) -> dict[str, float]:
+        """The scores of the whole generated set: features (M, F), logits (M, C), pixels (M, P)."""
+        real = self.real_features
+        scores = {
+            "fid_half": frechet_distance(features[: len(features) // 2], real),
+            **precision_recall_density_coverage(real, features),
+        }
+        if self.with_fid_infinity:
+            scores["fid_infinity"] = fid_infinity(features, real, self.seed)
+        nan = float("nan")
+        scores |= {"class_entropy": nan, "recognisable": nan}
+        self.details = {"pixels": pixels}
+        if logits.shape[1]:
+            coverage = class_coverage(logits)
+            self.details["class_histogram"] = coverage.pop("class_histogram")
+            scores |= coverage  # type: ignore[arg-type]
+        for space, vectors in (("features", features), ("pixels", pixels)):
+            suffix = "" if space == "features" else "_pixels"
+            summary = {"memorisation_ratio": nan, "copy_rate": nan}  # no training set given
+            if self.neighbours is not None:
+                ratio, index, summary = self.neighbours[space].scores(vectors)
+                self.details.setdefault("nearest", {})[space] = {
+                    "ratio": ratio,
+                    "train_index": index,
+                }
+            scores |= {f"{name}{suffix}": value for name, value in summary.items()}
+        return scores
 
     def score(
         self,

@@ -1,0 +1,1 @@
+"""Scoring helpers of dcgan-eval: images from files, copy pictures, latent-scale sweeps."""

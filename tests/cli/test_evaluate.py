@@ -1,0 +1,110 @@
+"""dcgan-eval on images from any generator (samples=), its pictures and its bad inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dcgan_lab.cli import evaluate
+from dcgan_lab.data.sources import RandomImages
+from tests.cli.test_errors import run_main
+from tests.conftest import run_cli
+
+FAST = [
+    "data=random",
+    "metrics.extractor_steps=30",
+    "metrics.n_fake=64",
+    "metrics.kid_subset_size=32",
+]
+
+
+def training_discs(n: int = 100) -> np.ndarray:
+    """uint8 (n, 28, 28): data=random's own training images, which any copy check must catch."""
+    return RandomImages(n_train=256, n_val=64).load().train_images[:n, 0].numpy()  # (n, 1, H, W)
+
+
+def test_an_npz_and_a_png_folder_of_the_same_images_score_alike(tmp_path: Path) -> None:
+    images = training_discs()
+    np.savez(tmp_path / "theirs.npz", images=images)
+    folder = tmp_path / "pngs"
+    folder.mkdir()
+    for i, image in enumerate(images):
+        Image.fromarray(image).save(folder / f"{i:04d}.png")
+    rows = {}
+    for name, source in (("npz", tmp_path / "theirs.npz"), ("png", folder)):
+        out = tmp_path / name / "eval.json"
+        result = run_cli(["dcgan-eval", f"samples={source}", *FAST, f"out={out}",
+                          f"paths.cache_dir={tmp_path / 'cache'}"], cwd=tmp_path)  # fmt: skip
+        assert result.returncode == 0, result.stderr[-2000:]
+        (rows[name],) = json.loads(out.read_text())
+        assert "precision" in result.stdout and "copy_rate" in result.stdout  # the table
+    assert rows["npz"]["fid"] == pytest.approx(rows["png"]["fid"], rel=1e-6)
+    row = rows["npz"]
+    # training images handed in as "generated": the memorisation check calls them copies
+    assert row["copy_rate"] == 1.0 and row["copy_rate_pixels"] == 1.0
+    assert row["protocol"] | {"extractor": "x"} == {
+        "n_real": 64, "n_fake": 100, "real_split": row["protocol"]["real_split"],
+        "train_reference": "the training split (memorisation)", "generator": "samples file",
+        "bn_sampling": None, "seed": 1234, "extractor": "x",
+        "extractor_acc": row["protocol"]["extractor_acc"],
+    }  # fmt: skip
+    assert row["protocol"]["extractor"].startswith("classifier-random-")
+    copies = Path(row["copies_png"])
+    assert copies.name == "theirs_copies.png" and Image.open(copies).size[0] > 0
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "0")
+    discs = training_discs(10)
+    np.savez(tmp_path / "good.npz", images=discs)
+    np.savez(tmp_path / "two.npz", a=discs, b=discs)
+    np.savez(tmp_path / "small.npz", images=discs[:, :20, :20])
+    np.savez(tmp_path / "one.npz", images=discs[:1])
+    np.savez(tmp_path / "wide.npz", images=discs.astype(np.float32) * 2)
+    np.savez(tmp_path / "text.npz", images=np.full((10, 28, 28), "a"))
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    (tmp_path / "empty").mkdir()
+    return tmp_path
+
+
+BAD_EVAL_INPUTS = [
+    ([], "give ckpt_path=<run dir or .ckpt> to score checkpoints, or samples="),
+    (["ckpt_path={tmp}", "samples={tmp}/good.npz"], "(not both)"),
+    (["samples={tmp}/good.npz"], "samples= needs the dataset to score against: add data=mnist5k"),
+    (["samples={tmp}/missing.npz", "data=random"], "samples={tmp}/missing.npz not found"),
+    (["samples={tmp}/broken.npz", "data=random"], "cannot read {tmp}/broken.npz as an .npz"),
+    (["samples={tmp}/two.npz", "data=random"], "holds a, b: name the images 'images'"),
+    (["samples={tmp}/small.npz", "data=random"], "images of shape (10, 20, 20), but the dataset"),
+    (["samples={tmp}/one.npz", "data=random"], "with N >= 2"),
+    (["samples={tmp}/wide.npz", "data=random"], "pixel values must be in 0..255"),
+    (["samples={tmp}/text.npz", "data=random"], "pixel values must be in 0..255"),
+    (["samples={tmp}/empty", "data=random"], "no PNG or JPEG images in {tmp}/empty"),
+    (["samples={tmp}/good.npz", "data=random", "copies=-1"], "copies=-1: rows of the copies"),
+    (["samples={tmp}/good.npz", "data=random", "copies=x"], "copies='x': rows of the copies"),
+    (["samples={tmp}/good.npz", "data=random", "copies=100"], "copies=100: rows of the copies"),
+    (["samples={tmp}/good.npz", "data=random", "latent_scales=[0]"], "latent_scales=[0]: give"),
+    (["samples={tmp}/good.npz", "data=random", "latent_scales=1.0"], "latent_scales=1.0: give"),
+    (["samples={tmp}/good.npz", "data=random", "latent_scales=[]"], "latent_scales=[]: give"),
+    (["samples={tmp}/good.npz", "data=random", "latent_scales=[a]"], "latent_scales=['a']: give"),
+    (["samples={tmp}/good.npz", "data=random", "metrics.fid_infinity=2"], "fid_infinity=2: use"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_EVAL_INPUTS)
+def test_bad_eval_input_gives_one_line_and_exit_2(
+    in_tmp: Path, monkeypatch: pytest.MonkeyPatch, capsys, args: list[str], message: str
+) -> None:
+    args = [a.replace("{tmp}", str(in_tmp)) for a in args]
+    code = run_main(evaluate, [*args, f"paths.cache_dir={in_tmp / 'cache'}"], monkeypatch)
+    err_lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2
+    assert len(err_lines) == 1, err_lines
+    assert err_lines[0].startswith("dcgan-eval: error: ")
+    assert message.replace("{tmp}", str(in_tmp)) in err_lines[0]
+    assert not (in_tmp / "cache").exists()  # refused before any extractor was trained
