@@ -352,6 +352,35 @@ def test_the_table_covers_at_least_forty_bad_inputs() -> None:
         (["ckpt_path={tmp}/good.ckpt", "seed=abc"], "seed='abc' must be an integer >= 0"),
         (["ckpt_path={tmp}/good.ckpt", "seed=1.5"], "seed=1.5 must be an integer >= 0"),
         (["ckpt_path={tmp}", "checkpoint=middle"], "checkpoint='middle': choose best or last"),
+        (["mode=draw"], "mode='draw': choose one of sample, interpolate, animate"),
+        (["mode=interpolate"], "ckpt_path is required: add ckpt_path=... to the command"),
+        (
+            ["mode=interpolate", "ckpt_path={tmp}/good.ckpt", "pairs=0"],
+            "pairs=0 must be an integer >= 1",
+        ),
+        (
+            ["mode=interpolate", "ckpt_path={tmp}/good.ckpt", "steps=1"],
+            "steps=1 must be an integer >= 2",
+        ),
+        (
+            ["mode=interpolate", "ckpt_path={tmp}/good.ckpt", "steps=x"],
+            "steps='x' must be an integer",
+        ),
+        (
+            ["mode=interpolate", "ckpt_path={tmp}/good.ckpt", "pairs=100"],
+            "at most 64 rows of 32 images",
+        ),
+        (
+            ["mode=interpolate", "ckpt_path={tmp}/good.ckpt", "label=3"],
+            "label=3: this checkpoint's model",
+        ),
+        (
+            ["mode=interpolate", "ckpt_path={tmp}/cond.ckpt", "label=12"],
+            "label=12: choose all or a class",
+        ),
+        (["mode=animate"], "mode=animate needs the run: add run=outputs/runs/<date>/<time>"),
+        (["mode=animate", "run={tmp}/nowhere"], "run={tmp}/nowhere is not a folder"),
+        (["mode=animate", "run={tmp}"], "no epoch_NNN.png sample grids in {tmp}/samples"),
     ],
 )
 def test_bad_sample_input_gives_one_line_and_exit_2(

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from dcgan_lab.cli import sample
+from dcgan_lab.images import save_grid
+from tests.cli.test_errors import save_checkpoint
 from tests.conftest import keras_module
 
 
@@ -54,3 +58,39 @@ def test_a_failed_write_leaves_no_file(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         sample.write_npz_in_chunks(target, (4, 4, 4), broken_chunks(), None)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("num_classes", "args", "grids"), [
+    (0, ["pairs=3", "steps=5"], {"interpolation_0.png": (3, 5)}),
+    (3, ["pairs=2", "steps=4"], {"interpolation_0.png": (2, 4), "class_sweep_0.png": (2, 3)}),
+    (3, ["pairs=2", "steps=4", "label=1", "seed=9"],
+     {"interpolation_9.png": (2, 4), "class_sweep_9.png": (2, 3)}),
+])  # fmt: skip
+def test_interpolate_writes_a_walk_per_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, num_classes: int, args: list[str], grids
+) -> None:
+    save_checkpoint(tmp_path / "model.ckpt", num_classes=num_classes)
+    out = tmp_path / "out"
+    run_ok(["mode=interpolate", f"ckpt_path={tmp_path / 'model.ckpt'}", f"out_dir={out}", *args],
+           monkeypatch)  # fmt: skip
+    assert sorted(p.name for p in out.glob("*.png")) == sorted(grids)
+    for name, (rows, cols) in grids.items():
+        with Image.open(out / name) as grid:  # 28 px tiles, 2 px padding, scaled 2x
+            assert grid.size == ((cols * 30 + 2) * 2, (rows * 30 + 2) * 2)
+
+
+def test_animate_rebuilds_a_runs_animation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
+    run = tmp_path / "run"
+    for epoch in range(3):
+        save_grid(
+            torch.zeros(4, 1, 8, 8, dtype=torch.uint8), run / "samples" / f"epoch_{epoch:03d}.png"
+        )
+    run_ok(["mode=animate", f"run={run}"], monkeypatch)
+    assert (run / "samples" / "progress.gif").is_file()
+    assert "(3 epochs)" in capsys.readouterr().out
+
+
+def run_ok(args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """dcgan-sample in this process; it returns (no SystemExit) when it succeeds."""
+    monkeypatch.setattr(sys, "argv", ["dcgan-sample", *args])
+    sample.main()

@@ -71,6 +71,12 @@ def test_each_job_is_its_own_wandb_run_grouped_and_named_by_overrides(grid_sweep
     assert len(seen) == 4
 
 
+def csv_value(job_dir: Path, epoch: int, key: str) -> float:
+    with open(job_dir / "csv" / "metrics.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r.get(key) and int(r["epoch"]) == epoch]
+    return float(rows[0][key])
+
+
 def test_report_lists_every_job_with_its_csv_numbers_and_plots(grid_sweep: Path) -> None:
     result = run_cli(["dcgan-report", str(grid_sweep)], cwd=grid_sweep)
     assert result.returncode == 0, result.stderr
@@ -80,11 +86,21 @@ def test_report_lists_every_job_with_its_csv_numbers_and_plots(grid_sweep: Path)
     assert len(rows) == 4
     best_column = [float(r.split("|")[6]) for r in rows]  # rank, job, dropout, width, status, best
     assert best_column == sorted(best_column)
+    header = text.splitlines()[
+        [line.startswith("| rank") for line in text.splitlines()].index(True)
+    ]
+    assert "| precision | recall | coverage | copy rate |" in header
     for job in read_sweep(grid_sweep):
         assert job.best_fid == pytest.approx(min(csv_fids(job.path)))
         assert f"| {job.name} |" in text and f"{job.best_fid:.2f}" in text
+        (cells,) = [
+            c for r in rows if (c := [x.strip() for x in r.split("|")[1:-1]])[1] == job.name
+        ]
+        best_epoch = min(job.fid_curve, key=lambda point: point[1])[0]
+        precision = csv_value(job.path, best_epoch, "val/precision")  # at best.ckpt's epoch
+        assert cells[7] == f"{precision:.2f}" and 0 <= precision <= 1
     for name in ("fid_curves.png", "best_fid_vs_width.png", "best_fid_vs_dropout.png",
-                 "best_grid.png"):  # fmt: skip
+                 "best_grid.png", "best_progress.gif"):  # fmt: skip
         assert (report_dir / name).stat().st_size > 1000
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import imageio.v3 as iio
 import numpy as np
 import pytest
 import torch
@@ -70,6 +71,8 @@ def test_run_writes_config_checkpoint_grids_and_metrics_csv(two_runs) -> None:
             "epoch_000.png",
             "epoch_001.png",
         ]
+        frames = iio.imread(run / "samples" / "progress.gif", index=None)  # the animation
+        assert len(frames) == 2 and (run / "samples" / "progress.mp4").is_file()
         with open(run / "csv" / "metrics.csv") as f:
             rows = list(csv.DictReader(f))
         losses = [float(r["train/d_loss"]) for r in rows if r.get("train/d_loss")]
@@ -117,6 +120,8 @@ def test_wandb_goes_offline_without_a_login_and_logs_locally(two_runs) -> None:
     score_steps = [row["trainer/global_step"] for row in history if "val/fid" in row]
     image_steps = [row["trainer/global_step"] for row in history if "samples/count" in row]
     assert image_steps == score_steps == [3, 7]  # trainer=fast: 4 batches an epoch
+    (video_step,) = [row["trainer/global_step"] for row in history if "progress/count" in row]
+    assert video_step == 7  # the training animation, at the last step
 
 
 def test_sample_writes_npz_and_grid_from_a_checkpoint(two_runs, tmp_path: Path) -> None:

@@ -67,6 +67,7 @@ def test_the_dashboard_gets_losses_scores_and_images_on_one_step_axis(stub_runs)
     assert images == scores == [3, 7]
     uploaded = [name for name in heard.uploads if name.startswith("media/images/samples_")]
     assert len(uploaded) == 2 and all(heard.uploads[name] > 1000 for name in uploaded)
+    assert [n for n in heard.uploads if n.startswith("media/videos/progress_")]  # the animation
     fids = [row["val/fid"] for row in heard.history if "val/fid" in row]
     assert heard.summary["val/fid"] == {"min": pytest.approx(min(fids))}  # define_metric
 

@@ -93,9 +93,28 @@ def protocol(
         "train_reference": "the training split (memorisation)",
         **sampler,
         "seed": quality.seed,
-        "extractor": info.id if info else metrics_cfg.features,
-        "extractor_acc": info.accuracy if info else None,
+        **extractor_columns(info, metrics_cfg),
     }
+
+
+def extractor_columns(info: Any, metrics_cfg: DictConfig) -> dict[str, Any]:
+    return {"extractor": info.id if info else metrics_cfg.features,
+            "extractor_acc": info.accuracy if info else None}  # fmt: skip
+
+
+def table_row(
+    source: Path,
+    data: ImageDataModule,
+    sampler: dict[str, Any],
+    scores: dict[str, float],
+    scorer: Scorer,
+    metrics_cfg: DictConfig,
+) -> dict[str, Any]:
+    """One JSON row: what was scored, how it was sampled, the scores, the floor, the protocol."""
+    quality, info, floor = scorer
+    how = protocol(quality, info, metrics_cfg, scores["n_fake"], **sampler)
+    return {"checkpoint": str(source), "data": data.name, **sampler, **scores, **floor,
+            **extractor_columns(info, metrics_cfg), "protocol": how}  # fmt: skip
 
 
 def slug(path: Path) -> str:
@@ -115,9 +134,7 @@ def evaluate(
     sampler = {"generator": "ema" if module.use_ema else "raw",
                "bn_sampling": module.hparams["bn_sampling"]}  # fmt: skip
     scores = quality.score(module.sample, module.latent_dim, device, module.num_classes)
-    row = {"checkpoint": str(ckpt), "data": data.name, **sampler, **scores, **floor,
-           "protocol": protocol(quality, info, cfg.metrics, scores["n_fake"],
-                                **sampler)}  # fmt: skip
+    row = table_row(ckpt, data, sampler, scores, (quality, info, floor), cfg.metrics)
     row |= pictures(quality, data, out_dir / slug(ckpt), cfg.copies)
     if module.num_classes:
         row |= conditional_scores(
@@ -164,9 +181,7 @@ def evaluate_samples(cfg: DictConfig, cache: dict[str, Scorer], out_dir: Path) -
         quality.add_fake(chunk)
     scores = quality.compute()
     sampler = {"generator": "samples file", "bn_sampling": None}
-    row = {"checkpoint": str(path), "data": data.name, **sampler, **scores, **floor,
-           "protocol": protocol(quality, info, cfg.metrics, scores["n_fake"],
-                                **sampler)}  # fmt: skip
+    row = table_row(path, data, sampler, scores, (quality, info, floor), cfg.metrics)
     return row | pictures(quality, data, out_dir / slug(path), cfg.copies)
 
 

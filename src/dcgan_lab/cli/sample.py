@@ -1,4 +1,5 @@
-"""Sampling entry point: ``dcgan-sample ckpt_path=... n=...`` writes an .npz and a PNG grid."""
+"""Sampling entry point: ``dcgan-sample ckpt_path=... n=...`` writes an .npz and a PNG grid;
+``mode=interpolate`` latent walks, ``mode=animate run=DIR`` a run's training animation."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from tqdm import tqdm
 from dcgan_lab.cli.common import config_dir, exit_on_user_error, run_with_clear_errors
 from dcgan_lab.errors import UserError, first_line
 from dcgan_lab.images import save_grid, to_uint8
+from dcgan_lab.pictures.animation import write_animation
+from dcgan_lab.pictures.interpolation import save_interpolations
 from dcgan_lab.runs.checkpoints import error_summary, find_checkpoints, read_checkpoint
+from dcgan_lab.runs.run_dir import RunDir
 from dcgan_lab.training.module import DCGANModule
 from dcgan_lab.training.sampling import require_bn_mode
 
@@ -162,9 +166,19 @@ def write_npz_in_chunks(
         partial.unlink(missing_ok=True)
 
 
+MODES = ("sample", "interpolate", "animate")
+
+
 @hydra.main(config_path=config_dir(), config_name="sample", version_base="1.3")
 @exit_on_user_error("dcgan-sample")
 def hydra_main(cfg: DictConfig) -> None:
+    if cfg.mode not in MODES:
+        raise UserError(f"mode={cfg.mode!r}: choose one of {', '.join(MODES)}")
+    if cfg.mode == "animate":
+        animate(cfg.run)
+        return
+    if cfg.ckpt_path is None:
+        raise UserError("ckpt_path is required: add ckpt_path=... to the command")
     if cfg.checkpoint not in CHECKPOINT_CHOICES:
         raise UserError(f"checkpoint={cfg.checkpoint!r}: choose best or last")
     (ckpt,) = find_checkpoints(Path(cfg.ckpt_path), cfg.checkpoint, single=True)
@@ -173,8 +187,31 @@ def hydra_main(cfg: DictConfig) -> None:
         f"sampling {ckpt} ({'EMA' if module.use_ema else 'raw'} generator, "
         f"BatchNorm {module.hparams['bn_sampling']} statistics)"
     )
+    if cfg.mode == "interpolate":
+        label = cfg.get("label")  # conditional: null or all walk row p in class p mod C
+        one_class = None
+        if label not in (None, "all") or not module.num_classes:
+            labels = requested_labels(module, label, 1)  # checks label against the model
+            one_class = int(labels[0]) if labels is not None else None
+        written = save_interpolations(
+            module.sample, module.latent_dim, module.num_classes, cfg.pairs, cfg.steps, cfg.seed,
+            Path(cfg.out_dir), one_class,
+        )  # fmt: skip
+        print(f"wrote {' and '.join(str(p) for p in written)}")
+        return
     npz_path, png_path = write_samples(module, cfg.n, cfg.seed, Path(cfg.out_dir), cfg.get("label"))
     print(f"wrote {npz_path} and {png_path}")
+
+
+def animate(run: str | None) -> None:
+    """``mode=animate run=DIR``: the run's epoch grids -> ``DIR/samples/progress.gif`` (.mp4)."""
+    if run is None:
+        raise UserError("mode=animate needs the run: add run=outputs/runs/<date>/<time>")
+    run_dir = RunDir(Path(run).expanduser())
+    if not run_dir.root.is_dir():
+        raise UserError(f"run={run} is not a folder: give a run directory")
+    written = write_animation(run_dir.samples)
+    print(f"wrote {' and '.join(str(p) for p in written)} ({len(run_dir.grids())} epochs)")
 
 
 def main() -> None:

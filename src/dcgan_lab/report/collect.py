@@ -1,4 +1,5 @@
-"""Reading the jobs of a sweep directory: overrides, metrics CSV, status, last grid."""
+"""Reading the jobs of a sweep directory: overrides, metrics CSV, status, last grid and
+training animation."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ class Job:
     epochs: int = 0  # epochs with logged training metrics
     grid: Path | None = None
     error: str | None = None
+    # val/precision, val/recall, ... at each scored epoch: epoch -> {name: value}
+    diversity: dict[int, dict[str, float]] = field(default_factory=dict)
+    animation: Path | None = None  # samples/progress.gif
 
     @property
     def name(self) -> str:
@@ -37,6 +41,13 @@ class Job:
     @property
     def final_fid(self) -> float | None:
         return self.fid_curve[-1][1] if self.fid_curve else None
+
+    def at_best_fid(self, name: str) -> float | None:
+        """A score (``precision``, ``copy_rate``, ...) at the epoch of the best FID: the
+        epoch best.ckpt holds."""
+        best = self.best_fid
+        epoch = next((e for e, fid in self.fid_curve if fid == best), None)
+        return self.diversity.get(epoch, {}).get(name) if epoch is not None else None
 
 
 class Unreadable(Exception):
@@ -53,12 +64,19 @@ def read_overrides(job_dir: Path) -> dict[str, str]:
     return dict(item.split("=", 1) for item in items if "=" in item)
 
 
-def read_metrics(csv_path: Path) -> tuple[list[tuple[int, float]], int, bool]:
-    """(fid curve, epochs trained, saw a non-finite loss) from a possibly growing CSV."""
+DIVERSITY = ("precision", "recall", "density", "coverage", "copy_rate")  # val/<name> columns
+
+Metrics = tuple[list[tuple[int, float]], int, bool, dict[int, dict[str, float]]]
+
+
+def read_metrics(csv_path: Path) -> Metrics:
+    """(fid curve, epochs trained, saw a non-finite loss, diversity scores per epoch) from a
+    possibly growing CSV."""
     if not csv_path.is_file():
-        return [], 0, False
+        return [], 0, False, {}
     curve: list[tuple[int, float]] = []
     epochs: set[int] = set()
+    diversity: dict[int, dict[str, float]] = {}
     non_finite = False
     with open(csv_path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
@@ -66,13 +84,15 @@ def read_metrics(csv_path: Path) -> tuple[list[tuple[int, float]], int, bool]:
                 epoch = int(row.get("epoch") or -1)
                 if row.get("val/fid"):
                     curve.append((epoch, float(row["val/fid"])))
+                    diversity[epoch] = {k: float(row[f"val/{k}"]) for k in DIVERSITY
+                                        if row.get(f"val/{k}")}  # fmt: skip
                 for key in ("train/d_loss", "train/g_loss"):
                     if row.get(key):
                         epochs.add(epoch)
                         non_finite |= not math.isfinite(float(row[key]))
             except (TypeError, ValueError):  # a line being written right now
                 continue
-    return curve, len(epochs), non_finite
+    return curve, len(epochs), non_finite, diversity
 
 
 def read_status(job_dir: Path) -> tuple[str | None, str | None]:
@@ -91,7 +111,7 @@ def read_job(job_dir: Path) -> Job:
 
 def read_job_files(job_dir: Path) -> Job:
     run = RunDir(job_dir)
-    curve, epochs, non_finite = read_metrics(run.metrics_csv)
+    curve, epochs, non_finite, diversity = read_metrics(run.metrics_csv)
     status, error = read_status(job_dir)
     if status is not None and not isinstance(status, str):
         raise Unreadable(f"{run.status.name} holds no status")
@@ -100,8 +120,10 @@ def read_job_files(job_dir: Path) -> Job:
     if status == "completed" and (non_finite or any(not math.isfinite(f) for _, f in curve)):
         status = "diverged"
     grids = run.grids()
+    animation = run.samples / "progress.gif"
     return Job(job_dir, read_overrides(job_dir), status, curve, epochs,
-               grids[-1] if grids else None, error)  # fmt: skip
+               grids[-1] if grids else None, error, diversity,
+               animation if animation.is_file() else None)  # fmt: skip
 
 
 def read_sweep(sweep_dir: Path) -> list[Job]:

@@ -23,17 +23,24 @@ def ranked(jobs: list[Job]) -> list[Job]:
     return sorted(healthy, key=lambda j: j.best_fid or 0.0) + rest
 
 
+# Scores at the best FID's epoch (the one best.ckpt holds), from the run's metrics.csv.
+DIVERSITY_COLUMNS = ("precision", "recall", "coverage", "copy_rate")
+DIVERSITY_HEADER = ("precision", "recall", "coverage", "copy rate")
+
+
 def fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
 def table(jobs: list[Job], keys: list[str]) -> list[str]:
-    header = ["rank", "job", *keys, "status", "best FID", "final FID", "epochs", "note"]
+    header = ["rank", "job", *keys, "status", "best FID", "final FID", *DIVERSITY_HEADER,
+              "epochs", "note"]  # fmt: skip
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for rank, job in enumerate(ranked(jobs), 1):
+        diversity = [fmt(job.at_best_fid(name)) for name in DIVERSITY_COLUMNS]
         cells = [str(rank), job.name, *(job.overrides.get(k, "-") for k in keys),
                  MARK.get(job.status, job.status), fmt(job.best_fid), fmt(job.final_fid),
-                 str(job.epochs), (job.error or "").replace("|", "/")]  # fmt: skip
+                 *diversity, str(job.epochs), (job.error or "").replace("|", "/")]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -66,6 +73,10 @@ def write_report(sweep_dir: Path, out_dir: Path | None = None) -> Path:
         if best.grid is not None:
             shutil.copyfile(best.grid, out / "best_grid.png")
             lines += ["![best run's last sample grid](best_grid.png)", ""]
+        if best.animation is not None:
+            shutil.copyfile(best.animation, out / "best_progress.gif")
+            lines += ["Its training, one frame per epoch:", "",
+                      "![best run's training animation](best_progress.gif)", ""]  # fmt: skip
     plot_fid_curves(jobs, keys, out / "fid_curves.png")
     lines += ["## FID over epochs", "", "![FID curves](fid_curves.png)", ""]
     for key in keys:

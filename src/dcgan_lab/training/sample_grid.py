@@ -1,4 +1,5 @@
-"""Renders the fixed-noise sample grid each epoch and hands it to the configured loggers."""
+"""Renders the fixed-noise sample grid each epoch and hands it to the configured loggers;
+at the end of training, the grids become the run's progress animation."""
 
 from __future__ import annotations
 
@@ -7,16 +8,25 @@ from pathlib import Path
 import pytorch_lightning as pl
 from pytorch_lightning.loggers import WandbLogger
 
+from dcgan_lab.errors import UserError
 from dcgan_lab.images import save_grid, to_uint8
+from dcgan_lab.pictures.animation import write_animation
+from dcgan_lab.runs.run_log import say
 
 
 class SampleGrid(pl.Callback):
-    """Writes ``dirpath/epoch_NNN.png`` from the module's ``fixed_noise`` every N epochs."""
+    """Writes ``dirpath/epoch_NNN.png`` from the module's ``fixed_noise`` every N epochs, and
+    ``dirpath/progress.gif`` (and ``.mp4`` with imageio-ffmpeg) of them when training ends."""
 
-    def __init__(self, dirpath: str, every_n_epochs: int = 1, nrow: int = 8) -> None:
+    def __init__(
+        self, dirpath: str, every_n_epochs: int = 1, nrow: int = 8, animate: bool = True
+    ) -> None:
+        if not isinstance(animate, bool):
+            raise UserError(f"callbacks.sample_grid.animate={animate!r}: use true or false")
         self.dirpath = Path(dirpath)
         self.every_n_epochs = every_n_epochs
         self.nrow = nrow
+        self.animate = animate
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         epoch = trainer.current_epoch
@@ -34,3 +44,14 @@ class SampleGrid(pl.Callback):
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_image(key="samples", images=[str(path)], step=step)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not self.animate or not trainer.is_global_zero or not any(self.dirpath.glob("epoch_*")):
+            return
+        written = write_animation(self.dirpath)  # resumed runs: every epoch's grid, again
+        say(f"training animation: {', '.join(str(p) for p in written)}")
+        step = max(trainer.fit_loop.epoch_loop._batches_that_stepped - 1, 0)
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger):
+                logger.log_video(key="progress", videos=[str(written[0])], step=step,
+                                 format=["gif"])  # fmt: skip

@@ -1,0 +1,1 @@
+"""Pictures of a generator beyond the sample grid: latent interpolations, training animations."""
