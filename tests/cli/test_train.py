@@ -12,8 +12,11 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from dcgan_lab.cli import evaluate
+from dcgan_lab.cli.common import config_dir
 from tests.conftest import offline_env, run_cli
 from tests.wandb_records import read_run
 
@@ -244,3 +247,18 @@ def test_conditional_dcgan_on_an_image_folder_trains_samples_and_evaluates(tmp_p
     (row,) = json.loads((tmp_path / "eval.json").read_text())
     assert 0.0 <= row["label_accuracy"] <= 1.0 and row["intra_fid"] > 0
     assert row["extractor"].startswith("classifier-folder-")
+
+
+def test_the_same_checkpoint_and_seed_give_identical_scores(two_runs, tmp_path: Path) -> None:
+    """dcgan-eval's protocol is reproducible: two fresh scorers, one checkpoint, same numbers."""
+    _, dirs, _ = two_runs
+    (scored,) = [d for d in dirs if OmegaConf.load(d / "config.yaml").metrics is not None]
+    ckpt = scored / "checkpoints" / "last.ckpt"
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose("eval", overrides=[f"ckpt_path={ckpt}", *FAST_METRICS, "copies=2",
+                                         f"paths.cache_dir={tmp_path / 'cache'}"])  # fmt: skip
+    first, second = (evaluate.evaluate(ckpt, cfg, {}, tmp_path / f"out{i}", []) for i in (1, 2))
+    for row in (first, second):
+        row.pop("copies_png")
+    assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+    assert first["protocol"]["seed"] == 1234 and first["protocol"]["n_fake"] == 64

@@ -1,0 +1,111 @@
+"""What scoring 10,000 generated images with every metric costs, stage by stage.
+
+Builds the dataset's scorer (extractor from the cache, real and training features), then
+scores ``--n`` images from a checkpoint with FID, KID, IS, precision/recall/density/coverage,
+class coverage, memorisation and FID-infinity, timing each stage in one process. Usage:
+
+    python benchmarks/scoring_cost.py CKPT_OR_RUN_DIR [--n 10000] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import hydra
+import torch
+from hydra import compose, initialize_config_dir
+
+from dcgan_lab.cli.common import config_dir
+from dcgan_lab.cli.evaluate import run_data
+from dcgan_lab.cli.sample import load_module
+from dcgan_lab.metrics import quality as quality_module
+from dcgan_lab.runs.checkpoints import find_checkpoints
+
+BUDGET_S = 60.0  # issue 17: every metric on 10,000 samples within a minute on 2 cores
+
+
+@contextmanager
+def timing(seconds: dict[str, list[float]], owner: Any, names: dict[str, str]) -> Iterator[None]:
+    """Adds up the seconds spent in ``owner.<attr>`` under ``names[attr]`` while active."""
+    originals = {attr: getattr(owner, attr) for attr in names}
+    spent: dict[str, float] = defaultdict(float)
+
+    def timed(attr: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[names[attr]] += time.perf_counter() - start
+
+        return wrapper
+
+    for attr, original in originals.items():
+        setattr(owner, attr, timed(attr, original))
+    try:
+        yield
+    finally:
+        for attr, original in originals.items():
+            setattr(owner, attr, original)
+        for name, value in spent.items():
+            seconds[name].append(value)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    (ckpt,) = find_checkpoints(args.checkpoint, "last", single=True)
+    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
+        cfg = compose("eval", overrides=[f"metrics.n_fake={args.n}", "metrics.fid_infinity=true"])
+    data = run_data(ckpt)
+    start = time.perf_counter()
+    quality, _ = hydra.utils.instantiate(cfg.metrics)(data)
+    setup_s = time.perf_counter() - start
+    module = load_module(ckpt).eval()
+    stages = {"add_fake": "features + FID/KID/IS updates", "compute": "compute (all scores)"}
+    set_stages = {"precision_recall_density_coverage": "precision/recall/density/coverage",
+                  "fid_infinity": "FID-infinity", "class_coverage": "class coverage"}  # fmt: skip
+    seconds: dict[str, list[float]] = defaultdict(list)
+    totals = []
+    for _ in range(args.repeats):
+        cls = type(quality)
+        with timing(seconds, cls, stages), timing(seconds, quality_module, set_stages):
+            start = time.perf_counter()
+            scores = quality.score(module.sample, module.latent_dim, torch.device("cpu"),
+                                   module.num_classes)  # fmt: skip
+            totals.append(time.perf_counter() - start)
+    total = statistics.median(totals)
+    print(f"\nscorer setup (extractor from cache, real + training features): {setup_s:.1f} s")
+    print(f"scoring {args.n} images, median of {args.repeats}: {total:.1f} s "
+          f"({total / BUDGET_S:.2f} of the {BUDGET_S:.0f} s budget)\n")  # fmt: skip
+    print(f"{'stage':<40}{'s':>8}{'share':>8}")
+    generation = (
+        total
+        - statistics.median(seconds[stages["add_fake"]])
+        - statistics.median(seconds[stages["compute"]])
+    )
+    print(
+        f"{'generation (the checkpoint sampling)':<40}{generation:>8.1f}{generation / total:>8.0%}"
+    )
+    for name in [*stages.values(), *set_stages.values()]:
+        value = statistics.median(seconds[name])
+        indent = "  " if name in set_stages.values() else ""
+        print(f"{indent + name:<40}{value:>8.1f}{value / total:>8.0%}")
+    print(
+        f"\nn_fake {scores['n_fake']:.0f}, fid {scores['fid']:.1f}, "
+        f"precision {scores['precision']:.3f}, copy rate {scores['copy_rate']:.3f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
