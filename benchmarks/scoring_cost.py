@@ -10,6 +10,7 @@ class coverage, memorisation and FID-infinity, timing each stage in one process.
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import time
 from collections import defaultdict
@@ -26,6 +27,7 @@ from dcgan_lab.cli.common import config_dir
 from dcgan_lab.cli.evaluate import run_data
 from dcgan_lab.cli.sample import load_module
 from dcgan_lab.metrics import quality as quality_module
+from dcgan_lab.metrics.manifold import precision_recall_density_coverage
 from dcgan_lab.runs.checkpoints import find_checkpoints
 
 BUDGET_S = 60.0  # issue 17: every metric on 10,000 samples within a minute on 2 cores
@@ -104,6 +106,21 @@ def main() -> None:
     print(
         f"\nn_fake {scores['n_fake']:.0f}, fid {scores['fid']:.1f}, "
         f"precision {scores['precision']:.3f}, copy rate {scores['copy_rate']:.3f}"
+    )
+    large_prdc()
+
+
+def large_prdc(n: int = 10_000, dim: int = 128) -> None:
+    """Precision/recall/density/coverage of 10,000 x 10,000 features: time and peak memory."""
+    source = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(n, dim, generator=source), torch.randn(n, dim, generator=source)
+    start = time.perf_counter()
+    precision_recall_density_coverage(real, fake)
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"precision/recall/density/coverage of {n} x {n} features ({dim}-d): {seconds:.1f} s, "
+        f"peak RSS of this process {peak_mb:.0f} MB"
     )
 
 
