@@ -285,6 +285,8 @@ BAD_TRAIN_INPUTS = [
     (["metrics.kid_subset_size=1"], "metrics.kid_subset_size=1 must be an integer >= 2"),
     (["data.source.val_fraction=1.5"], "data.source.val_fraction=1.5 must be in (0, 1)"),
     (["metrics.n_fake=1"], "metrics.n_fake=1 must be an integer >= 2"),
+    (["metrics.fid_infinity=yes"], "metrics.fid_infinity='yes': use true or false"),
+    (["callbacks.sample_grid.animate=maybe"], "callbacks.sample_grid.animate='maybe': use true"),
     (["metrics.features=pixels"], "metrics.features='pixels': choose one of"),
     # checkpoints
     (["ckpt_path={tmp}/nope.ckpt"], "checkpoint {tmp}/nope.ckpt not found"),

@@ -217,6 +217,8 @@ def write_shape_folder(root: Path, n: int = 40) -> None:
             picture.save(root / name / f"{i:03d}.png")
 
 
+@pytest.mark.slow  # its parts run in the default session (training/test_conditional.py,
+# data/test_folder.py, cli/test_evaluate.py); this joins them through the console scripts
 def test_conditional_dcgan_on_an_image_folder_trains_samples_and_evaluates(tmp_path: Path) -> None:
     """The conditional path end to end: folder data, dcgan networks, label=all, dcgan-eval."""
     write_shape_folder(tmp_path / "shapes")

@@ -77,3 +77,9 @@ def test_grid_values_survive_into_the_gif(tmp_path: Path) -> None:
     grids(tmp_path, [0, 1])
     frames = iio.imread(write_animation(tmp_path)[0], index=None)
     assert np.abs(frames[1][-12:-6, -12:-6, 0].astype(int) - 20).max() <= 2
+
+
+def test_a_single_epoch_makes_a_one_frame_animation(tmp_path: Path) -> None:
+    grids(tmp_path, [0])
+    gif, *_ = write_animation(tmp_path)
+    assert len(iio.imread(gif, index=None)) == 1

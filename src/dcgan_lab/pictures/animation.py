@@ -58,7 +58,10 @@ def write_animation(samples_dir: Path, out_stem: Path | None = None) -> list[Pat
     frames = np.stack([labelled_frame(path, epoch) for epoch, path in grids])  # (T, H, W, 3)
     stem = out_stem or samples_dir / "progress"
     stem.parent.mkdir(parents=True, exist_ok=True)
-    durations = [FRAME_MS] * (len(frames) - 1) + [LAST_FRAME_MS]
+    # PIL takes a list of durations for several frames, a number for one
+    durations: list[int] | int = [FRAME_MS] * (len(frames) - 1) + [LAST_FRAME_MS]
+    if len(frames) == 1:
+        durations = LAST_FRAME_MS
     gif = stem.with_suffix(".gif")
     iio.imwrite(gif, frames, extension=".gif", duration=durations, loop=0)
     written = [gif]
