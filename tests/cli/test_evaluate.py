@@ -53,6 +53,8 @@ def test_an_npz_and_a_png_folder_of_the_same_images_score_alike(tmp_path: Path) 
         "extractor_acc": row["protocol"]["extractor_acc"],
     }  # fmt: skip
     assert row["protocol"]["extractor"].startswith("classifier-random-")
+    assert Path(row["classes_png"]).name == "theirs_classes.png"  # the class bar chart
+    assert len(row["class_histogram"]) == 2 and sum(row["class_histogram"]) == pytest.approx(1)
     copies = Path(row["copies_png"])
     assert copies.name == "theirs_copies.png" and Image.open(copies).size[0] > 0
 

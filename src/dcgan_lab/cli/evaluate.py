@@ -16,6 +16,7 @@ from dcgan_lab.cli.common import config_dir, exit_on_user_error, run_with_clear_
 from dcgan_lab.cli.sample import load_module
 from dcgan_lab.data.datamodule import ImageDataModule, to_signed_unit
 from dcgan_lab.errors import UserError
+from dcgan_lab.evaluation.class_plot import plot_class_histogram
 from dcgan_lab.evaluation.copies import save_copies
 from dcgan_lab.evaluation.image_files import read_images
 from dcgan_lab.evaluation.latent_scales import check_scales, latent_scale_sweep, plot_latent_scales
@@ -188,8 +189,15 @@ def evaluate_samples(cfg: DictConfig, cache: dict[str, Scorer], out_dir: Path) -
 def pictures(
     quality: SampleQuality, data: ImageDataModule, stem: Path, copies: int
 ) -> dict[str, Any]:
-    """The class histogram of the last scoring and its copies picture (``copies`` rows)."""
-    found: dict[str, Any] = {"class_histogram": quality.details.get("class_histogram")}
+    """The class histogram of the last scoring (and its bar chart), and its copies picture
+    (``copies`` rows)."""
+    histogram = quality.details.get("class_histogram")
+    found: dict[str, Any] = {"class_histogram": histogram, "classes_png": None}
+    if histogram is not None:
+        chart = stem.with_name(f"{stem.name}_classes.png")
+        found["classes_png"] = str(
+            plot_class_histogram(histogram, quality.real_labels, stem.name, chart)
+        )
     train = to_signed_unit(data.loaded().train_images)
     path = save_copies(quality, train, stem.with_name(f"{stem.name}_copies.png"), copies)
     return found | {"copies_png": str(path) if path else None}
