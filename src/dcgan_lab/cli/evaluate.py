@@ -161,7 +161,8 @@ def scale_sweep(
         bn = module.hparams["bn_sampling"]
     finally:
         module.hparams["bn_sampling"] = trained
-    plot = plot_latent_scales(points, f"{path.stem} (BatchNorm {bn})", path)
+    name = path.stem.removesuffix("_latent_scales")
+    plot = plot_latent_scales(points, f"{name} (BatchNorm {bn} statistics)", path)
     return {"latent_scales": points, "latent_scales_bn_sampling": bn,
             "latent_scales_plot": str(plot)}  # fmt: skip
 

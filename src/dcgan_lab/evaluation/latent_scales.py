@@ -65,8 +65,8 @@ def plot_latent_scales(points: list[dict[str, float]], title: str, path: Path) -
     for point in points:
         ax.annotate(f"x{point['scale']:g}", (point["recall"], point["precision"]), fontsize=8,
                     xytext=(4, 3), textcoords="offset points")  # fmt: skip
-    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02),
-           title=f"noise scale sweep: {title}")  # fmt: skip
+    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02))
+    ax.set_title(f"noise scale sweep\n{title}", fontsize=9)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
