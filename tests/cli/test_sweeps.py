@@ -285,14 +285,14 @@ def test_slurm_launcher_config_composes(compose_train) -> None:
     assert cfg.hydra.launcher.gpus_per_node == 1
 
 
-SLOW_EXPERIMENTS = ("fashion", "paper_adam")
+SLOW_EXPERIMENTS = ("fashion", "paper_adam", "keras")
 
 
 @pytest.mark.parametrize(
     "name",
-    [  # Fashion-MNIST's 60,000 images take a while to load, and paper_adam is the default
-        # step with stock parts (keras, with its own step and layers, stays in the default
-        # session): slow
+    [  # Fashion-MNIST's 60,000 images take a while to load; paper_adam is the default step
+        # with stock parts, and keras's step and layers have their unit tests in the default
+        # session (training/test_keras_recipe_parts.py, models/test_conventions.py): slow
         pytest.param(p.stem, marks=[pytest.mark.slow] if p.stem in SLOW_EXPERIMENTS else [])
         for p in sorted((CONF / "experiment").glob("*.yaml"))
     ],

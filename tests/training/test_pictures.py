@@ -62,7 +62,7 @@ def test_animation_has_a_frame_per_epoch_in_order_and_holds_the_last(tmp_path: P
     durations = [iio.immeta(written[0], index=i)["duration"] for i in range(4)]
     assert durations == [FRAME_MS] * 3 + [LAST_FRAME_MS]
     with Image.open(written[1].with_suffix(".gif")) as gif:
-        assert gif.n_frames == 4
+        assert getattr(gif, "n_frames", 1) == 4
     assert written[1].stat().st_size > 0
     video = iio.imread(written[1], index=None, extension=".mp4")
     assert len(video) == 4 and video.shape[1] % 16 == 0 and video.shape[2] % 16 == 0
