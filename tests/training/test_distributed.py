@@ -86,5 +86,10 @@ def test_ddp_cpu_trains_in_lockstep_and_only_rank_zero_writes(tmp_path: Path) ->
     state = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     assert state["global_step"] == 2 * 4 * 2  # 2 epochs x 4 batches a rank x (D, G)
     assert len(list(run.glob("wandb/offline-run-*"))) == 1
-    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_000.png", "epoch_001.png"]
+    assert sorted(p.name for p in (run / "samples").iterdir()) == [
+        "epoch_000.png",
+        "epoch_001.png",
+        "progress.gif",
+        "progress.mp4",
+    ]  # one grid an epoch and one animation, from rank 0 alone
     assert os.environ.get("WORLD_SIZE") is None  # the test process itself stayed single
