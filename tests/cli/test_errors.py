@@ -112,6 +112,16 @@ def run_main(entry, args: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
     return int(exit_info.value.code or 0)
 
 
+def the_one_error_line(code: int, capsys, tool: str, message: str) -> str:
+    """The bad-input promise: exit 2 and one stderr line, ``<tool>: error: ...<message>...``."""
+    err_lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == 2
+    assert len(err_lines) == 1, err_lines
+    assert err_lines[0].startswith(f"{tool}: error: ")
+    assert message in err_lines[0]
+    return err_lines[0]
+
+
 def save_checkpoint(path: Path, num_classes: int = 0) -> None:
     """A checkpoint of a small module in Lightning's format (the e2e test uses a trained one)."""
     module = keras_module(width=4, latent_dim=8, num_classes=num_classes)
@@ -318,12 +328,8 @@ def test_bad_train_input_gives_one_line_and_exit_2(
         return text.replace("{tmp}", str(in_workdir)).replace("{run}", str(run))
 
     code = run_main(train, ["trainer=fast", "logger=csv", *map(fill, args)], monkeypatch)
-    err_lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert code == 2
-    assert len(err_lines) == 1, err_lines
-    assert err_lines[0].startswith("dcgan-train: error: ")
-    assert fill(message) in err_lines[0]
-    assert "weights_only=False" not in err_lines[0]  # never advise running a file's code
+    line = the_one_error_line(code, capsys, "dcgan-train", fill(message))
+    assert "weights_only=False" not in line  # never advise running a file's code
     assert tree_digest(run) == before  # the earlier run is untouched, resumes included
     assert sorted(in_workdir.glob("outputs/runs/*/*/checkpoints")) == checkpoint_dirs
 
@@ -396,11 +402,7 @@ def test_bad_sample_input_gives_one_line_and_exit_2(
     save_checkpoint(workdir / "cond.ckpt", num_classes=10)
     args = [a.replace("{tmp}", str(workdir)) for a in args]
     code = run_main(sample, args, monkeypatch)
-    err_lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert code == 2
-    assert len(err_lines) == 1, err_lines
-    assert err_lines[0].startswith("dcgan-sample: error: ")
-    assert message.replace("{tmp}", str(workdir)) in err_lines[0]
+    the_one_error_line(code, capsys, "dcgan-sample", message.replace("{tmp}", str(workdir)))
 
 
 def test_console_script_exit_code_and_single_line_in_a_real_process(tmp_path: Path) -> None:

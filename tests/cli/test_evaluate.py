@@ -13,7 +13,7 @@ from PIL import Image
 from dcgan_lab.cli import evaluate
 from dcgan_lab.data.sources import RandomImages
 from dcgan_lab.evaluation.image_files import read_images
-from tests.cli.test_errors import run_main
+from tests.cli.test_errors import run_main, the_one_error_line
 from tests.conftest import run_cli
 
 FAST = [
@@ -109,9 +109,5 @@ def test_bad_eval_input_gives_one_line_and_exit_2(
 ) -> None:
     args = [a.replace("{tmp}", str(in_tmp)) for a in args]
     code = run_main(evaluate, [*args, f"paths.cache_dir={in_tmp / 'cache'}"], monkeypatch)
-    err_lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert code == 2
-    assert len(err_lines) == 1, err_lines
-    assert err_lines[0].startswith("dcgan-eval: error: ")
-    assert message.replace("{tmp}", str(in_tmp)) in err_lines[0]
+    the_one_error_line(code, capsys, "dcgan-eval", message.replace("{tmp}", str(in_tmp)))
     assert not (in_tmp / "cache").exists()  # refused before any extractor was trained

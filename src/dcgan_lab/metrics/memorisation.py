@@ -22,12 +22,16 @@ COPY_QUANTILE = 0.05  # a generated image nearer than 95% of held-out images cou
 PIXEL_SIDE = 32  # pixel distances on images average-pooled to at most 32 x 32
 
 
+def pooled_images(images: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) images in [-1, 1] -> (N, C, h, w) floats with h, w <= 32 (average-pooled)."""
+    if images.shape[-1] > PIXEL_SIDE:
+        return F.adaptive_avg_pool2d(images.float(), PIXEL_SIDE)
+    return images.float()
+
+
 def pixel_vectors(images: torch.Tensor) -> torch.Tensor:
-    """(N, C, H, W) images in [-1, 1] -> (N, C*h*w) with h, w <= 32 (pooled), for distances."""
-    side = images.shape[-1]
-    if side > PIXEL_SIDE:
-        images = F.adaptive_avg_pool2d(images.float(), PIXEL_SIDE)
-    return images.flatten(1).float()
+    """(N, C, H, W) images in [-1, 1] -> (N, C*h*w), the pooled pixels, for distances."""
+    return pooled_images(images).flatten(1)
 
 
 def nearest(
