@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--rows", default="keras,default", help=f"of {', '.join(ROWS)}")
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--epochs", type=int, default=None, help="default: the config's")
-    parser.add_argument("--max-time", default=None, help="wall-time cap per run, DD:HH:MM:SS")
+    parser.add_argument("--max-time", default="null", help="wall-time cap per run, DD:HH:MM:SS")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("outputs/quality"))
     parser.add_argument("overrides", nargs="*", help="added to every run")
@@ -82,8 +82,7 @@ def main() -> None:
     common = list(args.overrides)
     if args.epochs is not None:
         common.append(f"trainer.max_epochs={args.epochs}")
-    if args.max_time is not None:
-        common += [f"+trainer.max_time={args.max_time}"]
+    common.append(f"trainer.max_time={args.max_time}")  # null: epochs decide, not the CPU's 10 min
     jobs = [
         (args.out / str(n), [*ROWS[row], *common, f"seed={seed}", f"+row={row}"])
         for n, (row, seed) in enumerate((r, s) for r in rows for s in seeds)

@@ -23,14 +23,13 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from loops import batches, seed_step
 from omegaconf import DictConfig
 from torch.utils.flop_counter import FlopCounterMode
 
 from dcgan_lab.cli.common import config_dir
-from dcgan_lab.data.datamodule import to_signed_unit
 
 TMP = Path(tempfile.mkdtemp(prefix="dcgan-bench-"))
 
@@ -79,37 +78,6 @@ def reset_peak(device: str) -> None:
         torch.cuda.reset_peak_memory_stats()
 
 
-def reference_step(G, D, opt_g, opt_d, real: torch.Tensor, latent_dim: int) -> None:
-    """What a user writes by hand: the same maths as DCGANModule.training_step."""
-    z = torch.randn(real.shape[0], latent_dim, device=real.device)
-    fake = G(z)
-    real_logits, fake_logits = D(real), D(fake.detach())
-    d_loss = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-    d_loss = d_loss + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-    opt_d.zero_grad()
-    d_loss.backward()
-    opt_d.step()
-    D.requires_grad_(False)  # as the module's toggle_optimizer: no D weight grads in the G step
-    logits = D(fake)
-    g_loss = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
-    opt_g.zero_grad()
-    g_loss.backward()
-    opt_g.step()
-    D.requires_grad_(True)
-
-
-def batches(images: torch.Tensor, batch_size: int, n: int):
-    """n batches (uint8 on the device, scaled per batch), reshuffled each pass like the loader."""
-    done = 0
-    while done < n:
-        order = torch.randperm(len(images), device=images.device)
-        for start in range(0, len(images) - batch_size + 1, batch_size):
-            if done == n:
-                return
-            yield to_signed_unit(images[order[start : start + batch_size]])
-            done += 1
-
-
 def run_reference(cfg: DictConfig, device: str, n_batches: int, warmup: int) -> Result:
     pl.seed_everything(cfg.seed, verbose=False)
     module = instantiate(cfg.model).to(device)
@@ -122,7 +90,7 @@ def run_reference(cfg: DictConfig, device: str, n_batches: int, warmup: int) -> 
         if i == warmup:
             sync(device)
             start = time.perf_counter()
-        reference_step(G, D, opt_g, opt_d, real, module.latent_dim)
+        seed_step(G, D, opt_g, opt_d, real, module.latent_dim)
     sync(device)
     rate = n_batches * cfg.data.batch_size / (time.perf_counter() - start)
     return Result("reference loop", rate, peak_mb(device))
@@ -179,9 +147,7 @@ def flops_per_batch(cfg: DictConfig, device: str) -> int:
     opt_g, opt_d = module.configure_optimizers()
     real = torch.rand(cfg.data.batch_size, 1, 28, 28, device=device) * 2 - 1
     with FlopCounterMode(display=False) as counter:
-        reference_step(
-            module.generator, module.discriminator, opt_g, opt_d, real, module.latent_dim
-        )
+        seed_step(module.generator, module.discriminator, opt_g, opt_d, real, module.latent_dim)
     return counter.get_total_flops()
 
 

@@ -226,6 +226,13 @@ BAD_TRAIN_INPUTS = [
         ["model.bn_sampling=eval"],
         "model.bn_sampling='eval': choose one of batch, running, standing",
     ),
+    (["trainer.max_time=abc"], "trainer.max_time='abc' must be a positive duration DD:HH:MM:SS"),
+    (["trainer.max_time=00:00:-1:00"], "trainer.max_time='00:00:-1:00' must be a positive"),
+    (["trainer.max_time=600"], "trainer.max_time=600 must be a positive duration"),
+    (["trainer.max_time=00:00:00:00"], "trainer.max_time='00:00:00:00' must be a positive"),
+    (["trainer.max_time=00:10:00"], "trainer.max_time='00:10:00' must be a positive duration"),
+    (["model.score_raw=never"], "model.score_raw='never': choose one of always, until_ema_leads"),
+    (["model.score_raw=[always]"], "model.score_raw=['always']: choose one of always"),
     (["data=folder"], "data.source.root is required"),
     (
         ["data=folder", "data.source.root={tmp}/no_such_dir"],

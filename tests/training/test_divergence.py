@@ -85,3 +85,35 @@ def test_a_diverged_sweep_job_is_marked_and_the_others_go_on(tmp_path: Path) -> 
     assert [j.status for j in read_sweep(sweep)] == ["completed", "diverged"]
     assert run_cli(["dcgan-report", str(sweep)], tmp_path).returncode == 0
     assert "DIVERGED" in (sweep / "report" / "report.md").read_text()
+
+
+def test_off_the_cpu_the_check_waits_for_a_log_step_and_still_never_saves_a_nan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on a GPU: the non-finite flag stays on the device between checks. A step checkpoint
+    # every two optimizer steps would save the NaN unless the save itself checks the flag.
+    torch.manual_seed(0)
+    adam = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
+    module = keras_module(width=4, latent_dim=8, g_optimizer=adam, d_optimizer=adam)
+    monkeypatch.setattr(type(module), "_host_reads_are_free", lambda self: False)
+    monkeypatch.setattr(type(module), "_logs_this_step", lambda self: False)
+    real_loss, calls = module.loss.discriminator_real, []
+
+    def nan_at_batch_5(logits: torch.Tensor) -> torch.Tensor:
+        calls.append(1)
+        return real_loss(logits) * (float("nan") if len(calls) == 6 else 1.0)
+
+    monkeypatch.setattr(module.loss, "discriminator_real", nan_at_batch_5)
+    steps = pl.callbacks.ModelCheckpoint(dirpath=tmp_path, filename="last", every_n_train_steps=2)
+    trainer = pl.Trainer(
+        max_epochs=5, limit_val_batches=0, logger=False, enable_progress_bar=False,
+        enable_model_summary=False, accelerator="cpu", callbacks=[steps],
+    )  # fmt: skip
+    data = ImageDataModule(RandomImages(n_train=64, n_val=8), batch_size=16)
+    with pytest.raises(TrainingDiverged, match="train/d_loss=nan"):
+        trainer.fit(module, datamodule=data)
+    assert len(calls) == 6  # stopped by batch 5's own checkpoint save, not a later check
+    saved = torch.load(tmp_path / "last.ckpt", weights_only=False)
+    assert saved["global_step"] == 10  # after batch 4; batch 5's save (NaN weights) refused
+    weights = [v for k, v in saved["state_dict"].items() if k.startswith("discriminator.")]
+    assert weights and all(torch.isfinite(v).all() for v in weights)

@@ -10,6 +10,7 @@ import torch
 
 from dcgan_lab.data import ImageDataModule
 from dcgan_lab.data.sources import RandomImages
+from dcgan_lab.training.losses import GANLoss
 from dcgan_lab.training.module import DCGANModule
 from tests.conftest import keras_module
 
@@ -100,3 +101,48 @@ def test_losses_are_logged_only_on_the_steps_lightning_writes() -> None:
     module = make_module()
     fit_one_batch(module, log_every_n_steps=50)  # step 1 of 50: nothing will be written
     assert "train/d_loss" not in module.trainer.callback_metrics
+
+
+@pytest.mark.parametrize("num_classes", [0, 10])
+def test_real_and_fake_share_one_discriminator_pass_with_the_same_logits(num_classes: int) -> None:
+    # Dropout 0: D is deterministic, so the joined pass must give each batch's own logits.
+    module = keras_module(dropout=0.0, num_classes=num_classes)
+    real, fake = torch.rand(4, 1, 28, 28) * 2 - 1, torch.rand(4, 1, 28, 28) * 2 - 1
+    labels = torch.arange(4) if num_classes else None
+    calls: list[int] = []
+    module.discriminator.register_forward_hook(lambda m, args, out: calls.append(len(args[0])))
+    joined = module._critic_each({"real": real, "fake": fake}, labels, joined=True)
+    assert calls == [8]  # one pass over both batches
+    for kind, images in (("real", real), ("fake", fake)):
+        torch.testing.assert_close(joined[kind][0], module.discriminator(images, labels))
+
+
+@pytest.mark.parametrize(
+    ("network", "d_step", "passes"),
+    [
+        ("keras", 1, [8]),  # no BatchNorm, no R1 this step: one joined pass
+        ("keras", 0, [4, 4]),  # R1's step (every 4th): apart, its double backward is cheaper
+        ("dcgan", 1, [4, 4]),  # BatchNorm: a joined batch would change its statistics
+    ],
+)
+def test_which_discriminator_steps_join_real_and_fake(
+    network: str, d_step: int, passes: list[int]
+) -> None:
+    from dcgan_lab.models.dcgan import DCGANDiscriminator, DCGANGenerator
+
+    side = 32 if network == "dcgan" else 28
+    lazy_r1 = GANLoss(r1_weight=1.0, r1_every=4)  # as the default config: D steps 0, 4, 8...
+    if network == "dcgan":
+        g, d = DCGANGenerator(16, 8, 1, side), DCGANDiscriminator(8, 0.0, 1, side)
+        module = DCGANModule(g, d, loss=lazy_r1)
+    else:
+        module = keras_module(loss=lazy_r1)
+    assert module.discriminator.batch_independent == (network == "keras")
+    calls: list[int] = []
+    module.discriminator.register_forward_hook(lambda m, args, out: calls.append(len(args[0])))
+    module.manual_backward = torch.Tensor.backward  # type: ignore[method-assign]
+    opt = torch.optim.Adam(module.discriminator.parameters(), lr=2e-4)
+    real, fake = torch.rand(4, 1, side, side), torch.rand(4, 1, side, side)
+    stats = module._discriminator_step(opt, real, fake, None, batch_idx=d_step)  # type: ignore[arg-type]
+    assert calls == passes
+    assert torch.isfinite(stats["train/d_loss"])

@@ -6,6 +6,7 @@ import csv
 import math
 from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -177,6 +178,24 @@ def test_ema_follows_the_closed_form_and_warms_up() -> None:
         assert torch.allclose(averaged, current - 0.009, atol=1e-5)
 
 
+def test_ema_loaded_from_a_checkpoint_continues_its_warmup_from_the_saved_count() -> None:
+    torch.manual_seed(0)
+    g = KerasGenerator(latent_dim=4, width=2)
+    saved = ema_of(g, decay=0.9, warmup=100)
+    for _ in range(51):
+        saved.update_parameters(g)  # n_averaged 51: the next update decays by 0.9 * 51/100
+    resumed = ema_of(KerasGenerator(latent_dim=4, width=2), decay=0.9, warmup=100)
+    resumed.update_parameters(g)  # its own count is now 1; loading must replace it
+    resumed.load_state_dict(saved.state_dict())
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(1.0)
+    resumed.update_parameters(g)
+    assert int(resumed.n_averaged) == 52
+    for averaged, current in zip(resumed.module.parameters(), g.parameters(), strict=True):
+        assert torch.allclose(averaged, current - 0.9 * 0.51, atol=1e-5)
+
+
 def module(**options: Any) -> DCGANModule:
     torch.manual_seed(0)
     adam = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
@@ -301,7 +320,7 @@ def test_a_run_scores_raw_and_ema_generators_and_reports_the_better(
     cfg = compose_train(
         "data=random", "trainer=fast", "logger=csv", "trainer.max_epochs=3",
         "metrics.extractor_steps=30", "metrics.n_fake=128", f"paths.cache_dir={tmp_path / 'c'}",
-        "model.ema_decay=0.9", "model.ema_warmup=0",
+        "model.ema_decay=0.9", "model.ema_warmup=0", "model.score_raw=always",
     )  # fmt: skip
     metrics = train(cfg)
     with open(tmp_path / "run" / "csv" / "metrics.csv") as f:
@@ -315,3 +334,35 @@ def test_a_run_scores_raw_and_ema_generators_and_reports_the_better(
     assert metrics["val/fid_best"] == pytest.approx(min(float(r["val/fid"]) for r in rows))
     best = torch.load(tmp_path / "run" / "checkpoints" / "best.ckpt", weights_only=True)
     assert any(k.startswith("generator_ema.module.") for k in best["state_dict"])
+
+
+@pytest.mark.parametrize(
+    ("score_raw", "raw_fid", "scored"),
+    [
+        ("until_ema_leads", 10.0, [False, True, True]),  # EMA led: the raw G is dropped
+        ("until_ema_leads", 1.0, [False, True, False, True]),  # raw G leads: both, each time
+        ("always", 10.0, [False, True, False, True]),
+    ],
+)
+def test_which_generators_each_validation_scores(
+    score_raw: str, raw_fid: float, scored: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = module(ema_decay=0.9, score_raw=score_raw)
+    model.quality = SimpleNamespace()  # type: ignore[assignment]  # set: validation scores
+    calls: list[bool] = []
+    logged: list[dict[str, float]] = []
+
+    def score(ema: bool) -> dict[str, float]:
+        calls.append(ema)
+        return {"fid": 5.0 if ema else raw_fid}
+
+    monkeypatch.setattr(model, "_score", score)
+    monkeypatch.setattr(model, "log_dict", lambda values, **_: logged.append(values))
+    monkeypatch.setattr(model, "log", lambda *_, **__: None)
+    outside_sanity_check = property(lambda _: SimpleNamespace(sanity_checking=False))
+    monkeypatch.setattr(type(model), "trainer", outside_sanity_check)
+    model.on_validation_epoch_end()
+    model.on_validation_epoch_end()
+    assert calls == scored
+    assert logged[-1]["val/fid"] == min(5.0, raw_fid)
+    assert ("val/fid_raw" in logged[-1]) == (len(scored) == 4)  # raw G scored the second time

@@ -42,6 +42,7 @@ def check_trainer(trainer: DictConfig) -> None:
         raise UserError(
             f"trainer.{key}=0 trains nothing: give a positive count, or -1 for no limit"
         )
+    check_max_time(trainer.get("max_time"))
     limit = trainer.get("limit_train_batches")
     if limit is not None and not isinstance(limit, bool) and limit == 0:
         raise UserError(
@@ -62,6 +63,19 @@ def check_trainer(trainer: DictConfig) -> None:
         raise UserError(
             f"trainer.devices={devices} on the CPU needs a data-parallel strategy: use "
             "trainer=ddp_cpu (2 processes), or trainer.devices=1"
+        )
+
+
+def check_max_time(value: object) -> None:
+    """null, or a positive DD:HH:MM:SS duration (Lightning's Timer)."""
+    if value is None:
+        return
+    parts = str(value).split(":")
+    fine = isinstance(value, str) and len(parts) == 4 and all(p.isdigit() for p in parts)
+    if not fine or not any(int(p) for p in parts):
+        raise UserError(
+            f"trainer.max_time={value!r} must be a positive duration DD:HH:MM:SS "
+            "(e.g. trainer.max_time=00:00:10:00), or null for no time limit"
         )
 
 

@@ -11,6 +11,7 @@ import hydra
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
+from pytorch_lightning.callbacks import Timer
 from pytorch_lightning.loggers import Logger
 from pytorch_lightning.trainer.states import TrainerStatus
 
@@ -82,7 +83,24 @@ def _train(cfg: DictConfig, on_start: Callable[[], None], lines: RunLog) -> dict
         raise TrainingInterrupted(interrupted_message(trainer, callbacks)) from None
     final = {name: float(value) for name, value in trainer.callback_metrics.items()}
     log.info("run ended: %s at step %d", trainer.state.status.value, trainer.global_step)
+    if stopped_by_time(trainer):
+        say(
+            f"stopped at the time budget trainer.max_time={cfg.trainer.max_time} after "
+            f"{trainer.current_epoch} of {trainer.max_epochs} epochs (trainer.max_time=null trains "
+            "every epoch; a resume needs a larger budget)"
+        )
     return final
+
+
+def stopped_by_time(trainer: pl.Trainer) -> bool:
+    """True when Lightning's Timer (``trainer.max_time``) ended the run before its epochs."""
+    timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)  # type: ignore[attr-defined]
+    remaining = timer.time_remaining() if timer is not None else None
+    return (
+        remaining is not None
+        and remaining <= 0
+        and trainer.current_epoch < (trainer.max_epochs or 0)
+    )
 
 
 def command_line_overrides() -> list[str]:

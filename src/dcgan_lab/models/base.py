@@ -150,6 +150,12 @@ class Discriminator(Network):
         """(B, C_in, H, W) -> features (B, C, h, w)."""
         raise NotImplementedError
 
+    @property
+    def batch_independent(self) -> bool:
+        """True when each image's logit depends on that image alone (no BatchNorm), so
+        batches can be joined into one pass without changing any result."""
+        return not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.modules())
+
     @staticmethod
     def pooled(features: torch.Tensor) -> torch.Tensor:
         """(B, C, h, w) -> (B, C): the map summed over its positions."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -12,28 +11,53 @@ from torch.optim.swa_utils import AveragedModel
 from dcgan_lab.errors import UserError
 
 
-def ema_of(generator: nn.Module, decay: float, warmup: int) -> AveragedModel:
-    """A frozen copy of ``generator`` that ``update_parameters`` moves towards it.
+class GeneratorEMA(AveragedModel):
+    """A frozen copy of a generator that ``update_parameters`` moves towards it.
 
     The decay ramps linearly from 0 (a plain copy) to ``decay`` over the first ``warmup``
     updates, so the average does not start out dominated by the random initial weights.
     BatchNorm's running statistics are averaged too (``use_buffers``), for eval-mode
     sampling; its step counter is copied.
+
+    Same state as ``AveragedModel`` (``n_averaged``, ``module.*``), so checkpoints are
+    unchanged; the update is one ``_foreach_lerp_`` per step. AveragedModel's own update
+    reads ``n_averaged`` on the host three times a step (a device sync each on a GPU) and
+    regroups the tensors by device every call; here the count is mirrored on the host.
     """
+
+    def __init__(self, generator: nn.Module, decay: float, warmup: int) -> None:
+        super().__init__(generator, use_buffers=True)
+        self.decay, self.warmup = decay, warmup
+        self.updates: int | None = None  # host copy of n_averaged; None: read it first
+        self.requires_grad_(False)
+
+    def update_parameters(self, model: nn.Module) -> None:
+        if self.updates is None:
+            self.updates = int(self.n_averaged)
+        ramp = min(1.0, self.updates / self.warmup) if self.warmup else 1.0
+        weight = 1.0 - self.decay * ramp if self.updates else 1.0  # 1.0: the first update copies
+        averaged = [*self.module.parameters(), *self.module.buffers()]
+        current = [*model.parameters(), *model.buffers()]
+        with torch.no_grad():
+            floats = [
+                (a, c) for a, c in zip(averaged, current, strict=True) if a.is_floating_point()
+            ]
+            torch._foreach_lerp_([a for a, _ in floats], [c for _, c in floats], weight)
+            for a, c in zip(averaged, current, strict=True):
+                if not a.is_floating_point():  # BatchNorm's num_batches_tracked
+                    a.copy_(c)
+            self.n_averaged += 1
+        self.updates += 1
+
+    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self.updates = None  # a loaded n_averaged replaces the host copy
+
+
+def ema_of(generator: nn.Module, decay: float, warmup: int) -> GeneratorEMA:
+    """The generator's moving average; the options are checked here (one line each)."""
     if not 0.0 < decay < 1.0:
         raise UserError(f"model.ema_decay={decay} must be in (0, 1), or 0 to turn EMA off")
     if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
         raise UserError(f"model.ema_warmup={warmup!r} must be an integer >= 0")
-
-    def update(
-        averaged: Sequence[torch.Tensor], current: Sequence[torch.Tensor], n_averaged: Any
-    ) -> None:
-        step_decay = decay * min(1.0, float(n_averaged) / warmup) if warmup else decay
-        if torch.is_floating_point(averaged[0]):
-            torch._foreach_lerp_(list(averaged), list(current), 1.0 - step_decay)
-        else:  # integer buffers (BatchNorm's num_batches_tracked)
-            for avg, cur in zip(averaged, current, strict=True):
-                avg.copy_(cur)
-
-    ema = AveragedModel(generator, multi_avg_fn=update, use_buffers=True)
-    return ema.requires_grad_(False)
+    return GeneratorEMA(generator, decay, warmup)

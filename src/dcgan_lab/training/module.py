@@ -7,7 +7,8 @@ module owns what training adds to them: losses, optimizers, EMA, sampling and sc
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, cast
 
 import pytorch_lightning as pl
@@ -69,6 +70,7 @@ class DCGANModule(pl.LightningModule):
         ema_warmup: int = 0,
         bn_sampling: str = "batch",
         step: str = "joint",
+        score_raw: str = "always",
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -87,6 +89,7 @@ class DCGANModule(pl.LightningModule):
         )
         require_bn_mode("bn_sampling", bn_sampling)
         require_step(step, self.loss)
+        require_choice("score_raw", score_raw, SCORE_RAW)
         self.num_classes = require_conditioning(conditional, generator, discriminator)
         self.generator, self.discriminator = generator, discriminator
         self.g_optimizer_factory = g_optimizer
@@ -103,11 +106,18 @@ class DCGANModule(pl.LightningModule):
         # Which generator sample() uses: the EMA one while it scores better (or, before any
         # score, whenever there is one). A buffer, so checkpoints keep the choice.
         self.register_buffer("use_ema", torch.tensor(self.generator_ema is not None))
+        # True once a score showed the EMA generator ahead: with score_raw=until_ema_leads
+        # the raw G is no longer scored (half the scoring time). Not saved: after a resume
+        # both are scored once more.
+        self.ema_led = False
         self.register_fixed_inputs(n_fixed_samples)
         # FID-style scorer, attached after construction (it needs the data and a trained
         # extractor); None: no scores. The best FID so far is checkpointed state.
         self.quality: SampleQuality | None = None
         self.register_buffer("fid_best", torch.tensor(float("inf")))
+        # Divergence check (``_stop_if_diverged``): a non-finite loss since the last check.
+        self.nonfinite: torch.Tensor | None = None
+        self.last_losses: dict[str, torch.Tensor] = {}
 
     def register_fixed_inputs(self, n: int) -> None:
         """Noise (and labels) for comparable sample grids across epochs; buffers, so they
@@ -215,18 +225,60 @@ class DCGANModule(pl.LightningModule):
         classes = self.aux_classifier(self.discriminator.pooled(features))  # (B, classes)
         return self.discriminator.logits(features, labels), classes
 
+    def _critic_each(
+        self, batches: dict[str, torch.Tensor], labels: torch.Tensor | None, joined: bool
+    ) -> dict[str, tuple[torch.Tensor, torch.Tensor | None]]:
+        """``_critic`` on each named batch (B, C, H, W); ``joined``: as one pass, which at
+        small batches costs less than a pass per batch (the per-layer overhead is paid
+        once). Only for a D that treats every image on its own (``batch_independent``: no
+        BatchNorm): the logits are those of separate passes; only the random draws (dropout
+        masks, DiffAugment) come in another order, and spectral norm refines its estimate
+        once per D step instead of once per pass."""
+        if len(batches) == 1 or not joined:
+            return {kind: self._critic(x, labels) for kind, x in batches.items()}
+        both = torch.cat(list(batches.values()))  # (n*B, C, H, W)
+        repeated = None if labels is None else labels.repeat(len(batches))  # (n*B,)
+        logits, classes = self._critic(both, repeated)  # (n*B,), (n*B, classes) | None
+        sizes = [len(x) for x in batches.values()]
+        split_classes = classes.split(sizes) if classes is not None else [None] * len(sizes)
+        pairs = zip(logits.split(sizes), split_classes, strict=True)
+        return dict(zip(batches, pairs, strict=True))
+
     def _stop_if_diverged(self, stats: dict[str, torch.Tensor]) -> None:
-        # One host sync per step: a NaN must stop the run before any checkpoint saves it.
-        losses = {name: stats[name] for name in ("train/d_loss", "train/g_loss") if name in stats}
-        if not bool(torch.stack(list(losses.values())).isfinite().all()):
-            values = ", ".join(f"{name}={float(value):.4g}" for name, value in losses.items())
-            raise TrainingDiverged(
-                f"training diverged at step {self.global_step}: {values}; the last good "
-                "checkpoint is kept (lower the learning rates to continue)"
-            )
+        """Stops the run on a non-finite loss; a NaN is never saved in a checkpoint.
+
+        The flag stays on the device and is read on the host every step on the CPU (where
+        that is free) and elsewhere only on logging steps, at epoch ends and before any
+        checkpoint save (``on_save_checkpoint``): a per-step host sync would stall a GPU.
+        """
+        losses: dict[str, torch.Tensor] = {
+            name: stats[name] for name in ("train/d_loss", "train/g_loss") if name in stats
+        }
+        finite = torch.stack(list(losses.values())).isfinite().all()
+        self.nonfinite = ~finite if self.nonfinite is None else self.nonfinite | ~finite
+        self.last_losses = losses
+        if self._host_reads_are_free() or self._logs_this_step():
+            self._raise_if_diverged()
+
+    def _host_reads_are_free(self) -> bool:
+        """On the CPU reading a tensor's value costs no device sync."""
+        return self.device.type == "cpu"
+
+    def _raise_if_diverged(self) -> None:
+        if self.nonfinite is None or not bool(self.nonfinite):
+            return
+        values = ", ".join(f"{name}={float(v):.4g}" for name, v in self.last_losses.items())
+        raise TrainingDiverged(
+            f"training diverged at step {self.global_step}: {values}; the last good "
+            "checkpoint is kept (lower the learning rates to continue)"
+        )
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._raise_if_diverged()  # before anything is written
 
     def on_train_epoch_end(self) -> None:
         # Runs before the checkpoint callbacks: a non-finite weight is never saved.
+        self._raise_if_diverged()
         bad = [name for name, p in self.named_parameters() if not torch.isfinite(p).all()]
         if bad:
             raise TrainingDiverged(
@@ -260,21 +312,21 @@ class DCGANModule(pl.LightningModule):
         labels: torch.Tensor | None,
         batch_idx: int,
     ) -> dict[str, torch.Tensor]:
-        """One D update on real and detached fake images (B, C, H, W); G is frozen. Either
+        """One D update on real and detached fake images (B, C, H, W) (no G gradients). Either
         batch may be None: ``step=keras`` updates D on each alone."""
-        self.toggle_optimizer(opt_d)
+        r1_weight = self.loss.r1_weight_at(batch_idx) if real is not None else 0.0
+        if r1_weight and real is not None:
+            real = real.detach().requires_grad_(True)  # R1 differentiates D by x
+        batches = {kind: x for kind, x in (("real", real), ("fake", fake)) if x is not None}
         parts: list[torch.Tensor] = []
         stats: dict[str, torch.Tensor] = {}
-        for kind, images in (("real", real), ("fake", fake)):
-            if images is None:
-                continue
-            r1_weight = self.loss.r1_weight_at(batch_idx) if kind == "real" else 0.0
-            if r1_weight:
-                images = images.detach().requires_grad_(True)  # R1 differentiates D by x
-            logits, classes = self._critic(images, labels)  # (B,), (B, classes) | None
+        # One pass over real and fake together, except with R1: its double backward through
+        # the doubled batch costs more than the joined pass saves (measured at batch 32).
+        joined = self.discriminator.batch_independent and not r1_weight
+        for kind, (logits, classes) in self._critic_each(batches, labels, joined).items():
             part = getattr(self.loss, f"discriminator_{kind}")(logits)
-            if r1_weight:
-                part = part + 0.5 * r1_weight * r1_penalty(logits, images)
+            if kind == "real" and r1_weight:
+                part = part + 0.5 * r1_weight * r1_penalty(logits, batches["real"])
             if classes is not None and labels is not None:  # ACGAN: D classifies both
                 part = part + self.loss.ac_weight * F.cross_entropy(classes, labels)
             parts.append(part)
@@ -288,22 +340,20 @@ class DCGANModule(pl.LightningModule):
         opt_d.zero_grad()
         self.manual_backward(d_loss)
         opt_d.step()
-        self.untoggle_optimizer(opt_d)
         return {"train/d_loss": d_loss.detach(), **stats}
 
     def _generator_step(
         self, opt_g: LightningOptimizer, fake: torch.Tensor, labels: torch.Tensor | None
     ) -> torch.Tensor:
         """One G update through D (e.g. non-saturating BCE: fake labelled real); D is frozen."""
-        self.toggle_optimizer(opt_g)
-        logits, classes = self._critic(fake, labels)
-        g_loss = self.loss.generator(logits)
-        if classes is not None and labels is not None:  # ACGAN: G makes fakes D can classify
-            g_loss = g_loss + self.loss.ac_weight * F.cross_entropy(classes, labels)
-        opt_g.zero_grad()
-        self.manual_backward(g_loss)
+        with frozen(self.discriminator, self.aux_classifier):  # no D weight gradients
+            logits, classes = self._critic(fake, labels)
+            g_loss = self.loss.generator(logits)
+            if classes is not None and labels is not None:  # ACGAN: fakes D can classify
+                g_loss = g_loss + self.loss.ac_weight * F.cross_entropy(classes, labels)
+            opt_g.zero_grad()
+            self.manual_backward(g_loss)
         opt_g.step()
-        self.untoggle_optimizer(opt_g)
         return g_loss.detach()
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
@@ -335,13 +385,18 @@ class DCGANModule(pl.LightningModule):
     def on_validation_epoch_end(self) -> None:
         if self.quality is None or self.trainer.sanity_checking:
             return
-        scores = self._score(ema=False)
-        extra = {"fid_raw": scores["fid"]}
-        if self.generator_ema is not None:
-            ema_scores = self._score(ema=True)
-            extra["fid_ema"] = ema_scores["fid"]
-            self.use_ema.fill_(ema_scores["fid"] < scores["fid"])
-            scores = ema_scores if self.use_ema else scores  # the run reports the better one
+        if self.ema_led and self.hparams["score_raw"] == "until_ema_leads":
+            scores = self._score(ema=True)
+            extra = {"fid_ema": scores["fid"]}
+        else:
+            scores = self._score(ema=False)
+            extra = {"fid_raw": scores["fid"]}
+            if self.generator_ema is not None:
+                ema_scores = self._score(ema=True)
+                extra["fid_ema"] = ema_scores["fid"]
+                self.use_ema.fill_(ema_scores["fid"] < scores["fid"])
+                self.ema_led = bool(self.use_ema)
+                scores = ema_scores if self.use_ema else scores  # the run reports the better one
         extra["uses_ema"] = float(self.use_ema)
         self.fid_best.fill_(min(float(self.fid_best), scores["fid"]))
         # Every rank holds the same scores (computed over all ranks' samples); sync_dist
@@ -370,12 +425,34 @@ class DCGANModule(pl.LightningModule):
         return self._sampler(ema=bool(self.use_ema))(noise, labels)
 
 
+@contextmanager
+def frozen(*networks: nn.Module | None) -> Iterator[None]:
+    """The networks' parameters without gradients inside the block (their requires_grad
+    restored after). G's step freezes D this way; D's step needs nothing frozen, as G's
+    fakes reach it detached. (Lightning's toggle_optimizer does both, over every optimizer's
+    parameters, twice a step.)"""
+    params = [p for net in networks if net is not None for p in net.parameters()]
+    saved = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(params, saved, strict=True):
+            p.requires_grad_(flag)
+
+
 STEPS = ("joint", "keras")
+SCORE_RAW = ("always", "until_ema_leads")
+
+
+def require_choice(name: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ArgumentError(name, f"{{name}}={value!r}: choose one of {', '.join(choices)}")
 
 
 def require_step(step: str, loss: GANLoss) -> None:
-    if step not in STEPS:
-        raise ArgumentError("step", f"{{name}}={step!r}: choose one of {', '.join(STEPS)}")
+    require_choice("step", step, STEPS)
     if step == "keras" and loss.gp_weight:
         raise UserError(
             "step=keras updates D on real and fake batches apart, but WGAN-GP's penalty needs "
