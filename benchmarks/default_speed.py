@@ -61,7 +61,7 @@ def hand_written(cfg: DictConfig, seed: bool) -> Callable[[], None]:
     loss = cfg.model.loss
     loop = DefaultLoop(G, D, module.generator_ema, opt_g, opt_d, Z, loss.r1_weight,
                        loss.r1_every, cfg.model.ema_decay, cfg.model.ema_warmup,
-                       cfg.model.channels_last)  # fmt: skip
+                       cfg.model.channels_last, cfg.model.ema_span)  # fmt: skip
     return lambda: loop.step(next(data))
 
 

@@ -45,10 +45,12 @@ class DefaultLoop:
 
     def __init__(self, G: nn.Module, D: nn.Module, ema: nn.Module, opt_g: Optimizer,
                  opt_d: Optimizer, latent_dim: int, r1_weight: float, r1_every: int,
-                 ema_decay: float, ema_warmup: int, channels_last: bool) -> None:  # fmt: skip
+                 ema_decay: float, ema_warmup: int, channels_last: bool,
+                 ema_span: float = 0.0) -> None:  # fmt: skip
         self.G, self.D, self.opt_g, self.opt_d = G, D, opt_g, opt_d
         self.latent_dim, self.r1_weight, self.r1_every = latent_dim, r1_weight, r1_every
         self.decay, self.warmup, self.channels_last = ema_decay, ema_warmup, channels_last
+        self.span = ema_span
         # The average's tensors beside G's, float ones lerped, integer ones (BN's counter) copied.
         averaged = getattr(ema, "module", ema)  # AveragedModel wraps the copy
         pairs = list(
@@ -88,11 +90,11 @@ class DefaultLoop:
         self.opt_g.step()
         D.requires_grad_(True)
         self.step_index += 1
-        decay = (
-            self.decay * min(1.0, (self.step_index - 1) / self.warmup)
-            if self.warmup
-            else self.decay
-        )
+        n = self.step_index - 1  # updates before this one
+        decay = self.decay * min(1.0, n / self.warmup) if self.warmup else self.decay
+        if self.span:
+            decay = min(decay, max(0.0, 1.0 - 1.0 / (self.span * max(n, 1))))
+        decay = decay if n else 0.0  # the first update copies
         with torch.no_grad():
             torch._foreach_lerp_(
                 [a for a, _ in self.floats], [c for _, c in self.floats], 1.0 - decay

@@ -24,7 +24,7 @@ def test_a_run_stopped_by_its_time_budget_scores_its_last_weights_and_says_so(
     compose_train: Callable[..., DictConfig], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfg = compose_train(
-        "data=random", "logger=csv", "trainer.max_epochs=1000", "trainer.max_time=00:00:00:06",
+        "data=random", "logger=csv", "trainer.max_epochs=1000", "trainer.max_time=00:00:00:04",
         "trainer.enable_progress_bar=false", "metrics.extractor_steps=30", "metrics.n_fake=64",
         f"paths.cache_dir={tmp_path / 'c'}",
     )  # fmt: skip
@@ -33,7 +33,7 @@ def test_a_run_stopped_by_its_time_budget_scores_its_last_weights_and_says_so(
     saved = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
     epochs = saved["epoch"] + 1
     assert 0 < epochs < 1000
-    assert f"stopped at the time budget trainer.max_time=00:00:00:06 after {epochs} of 1000 " in out
+    assert f"stopped at the time budget trainer.max_time=00:00:00:04 after {epochs} of 1000 " in out
     assert "stopped at the time budget" in (tmp_path / "run" / "train.log").read_text()
     with open(tmp_path / "run" / "csv" / "metrics.csv") as f:
         scored = [int(r["step"]) for r in csv.DictReader(f) if r["val/fid"]]

@@ -178,6 +178,20 @@ def test_ema_follows_the_closed_form_and_warms_up() -> None:
         assert torch.allclose(averaged, current - 0.009, atol=1e-5)
 
 
+def test_ema_span_caps_the_average_at_a_fraction_of_the_run_so_far() -> None:
+    torch.manual_seed(0)
+    g = KerasGenerator(latent_dim=4, width=2)
+    ema = ema_of(g, decay=0.9998, warmup=0, span=0.25)
+    for _ in range(40):
+        ema.update_parameters(g)
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(1.0)
+    ema.update_parameters(g)  # 40 updates so far: decay 1 - 1/(0.25 * 40) = 0.9, not 0.9998
+    for averaged, current in zip(ema.module.parameters(), g.parameters(), strict=True):
+        assert torch.allclose(averaged, current - 0.9, atol=1e-5)
+
+
 def test_ema_loaded_from_a_checkpoint_continues_its_warmup_from_the_saved_count() -> None:
     torch.manual_seed(0)
     g = KerasGenerator(latent_dim=4, width=2)
@@ -320,7 +334,7 @@ def test_a_run_scores_raw_and_ema_generators_and_reports_the_better(
     cfg = compose_train(
         "data=random", "trainer=fast", "logger=csv", "trainer.max_epochs=3",
         "metrics.extractor_steps=30", "metrics.n_fake=128", f"paths.cache_dir={tmp_path / 'c'}",
-        "model.ema_decay=0.9", "model.ema_warmup=0", "model.score_raw=always",
+        "model.ema_decay=0.9", "model.ema_warmup=0", "model.ema_span=0", "model.score_raw=always",
     )  # fmt: skip
     metrics = train(cfg)
     with open(tmp_path / "run" / "csv" / "metrics.csv") as f:
@@ -337,32 +351,38 @@ def test_a_run_scores_raw_and_ema_generators_and_reports_the_better(
 
 
 @pytest.mark.parametrize(
-    ("score_raw", "raw_fid", "scored"),
+    ("score_raw", "raw_fids", "scored"),
     [
-        ("until_ema_leads", 10.0, [False, True, True]),  # EMA led: the raw G is dropped
-        ("until_ema_leads", 1.0, [False, True, False, True]),  # raw G leads: both, each time
-        ("always", 10.0, [False, True, False, True]),
+        # The EMA (FID 5) led three validations in a row: the fourth scores it alone.
+        ("until_ema_leads", [10, 10, 10, 10], [False, True] * 3 + [True]),
+        # A raw lead in between restarts the count.
+        ("until_ema_leads", [10, 1, 10, 10], [False, True] * 4),
+        ("always", [10, 10, 10, 10], [False, True] * 4),
     ],
 )
 def test_which_generators_each_validation_scores(
-    score_raw: str, raw_fid: float, scored: list[bool], monkeypatch: pytest.MonkeyPatch
+    score_raw: str, raw_fids: list[float], scored: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     model = module(ema_decay=0.9, score_raw=score_raw)
     model.quality = SimpleNamespace()  # type: ignore[assignment]  # set: validation scores
     calls: list[bool] = []
     logged: list[dict[str, float]] = []
+    validation = iter(range(len(raw_fids)))
+    current = [0]
 
     def score(ema: bool) -> dict[str, float]:
         calls.append(ema)
-        return {"fid": 5.0 if ema else raw_fid}
+        return {"fid": 5.0 if ema else float(raw_fids[current[0]])}
 
     monkeypatch.setattr(model, "_score", score)
     monkeypatch.setattr(model, "log_dict", lambda values, **_: logged.append(values))
     monkeypatch.setattr(model, "log", lambda *_, **__: None)
-    outside_sanity_check = property(lambda _: SimpleNamespace(sanity_checking=False))
-    monkeypatch.setattr(type(model), "trainer", outside_sanity_check)
-    model.on_validation_epoch_end()
-    model.on_validation_epoch_end()
+    trainer = SimpleNamespace(sanity_checking=False, callback_metrics={"val/fid_raw": 1.0})
+    monkeypatch.setattr(type(model), "trainer", property(lambda _: trainer))
+    for current[0] in validation:
+        model.on_validation_epoch_end()
     assert calls == scored
-    assert logged[-1]["val/fid"] == min(5.0, raw_fid)
-    assert ("val/fid_raw" in logged[-1]) == (len(scored) == 4)  # raw G scored the second time
+    # No stale raw FID left for train.log's epoch line once the raw G is no longer scored.
+    assert ("val/fid_raw" in trainer.callback_metrics) == (scored[-2:] == [False, True])
+    assert logged[-1]["val/fid"] == 5.0 and bool(model.use_ema)
+    assert ("val/fid_raw" in logged[-1]) == (scored[-2:] == [False, True])

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 import pytorch_lightning as pl
 import torch
+from omegaconf import OmegaConf
 
+from dcgan_lab.cli.train import emulated_bf16_notice
 from dcgan_lab.data import ImageDataModule
 from dcgan_lab.data.sources import RandomImages
 from dcgan_lab.models.upsample_conv import NearestUpsampleConv2d
@@ -114,3 +116,23 @@ def test_fused_upsample_keeps_checkpoints_and_computes_the_same_generator() -> N
         assert torch.allclose(plain.generator(z), fused.generator(z), atol=1e-5)
     trainer = fit(fused)
     assert torch.isfinite(trainer.callback_metrics["train/g_loss"])
+
+
+@pytest.mark.parametrize(
+    ("accelerator", "precision", "native", "warned"),
+    [
+        ("cpu", "bf16-mixed", False, True),  # emulated: about 10x slower than fp32
+        ("cpu", "bf16-true", False, True),
+        ("cpu", "bf16-mixed", True, False),  # AVX-512 BF16 or AMX: no notice
+        ("cpu", "32-true", False, False),
+        ("gpu", "bf16-mixed", False, False),  # the CPU's abilities do not matter there
+    ],
+)
+def test_bf16_on_a_cpu_without_it_gets_a_notice(
+    accelerator: str, precision: str, native: bool, warned: bool
+) -> None:
+    trainer = OmegaConf.create({"accelerator": accelerator, "precision": precision})
+    notice = emulated_bf16_notice(trainer, native)
+    assert (notice is not None) == warned
+    if notice:
+        assert notice.startswith(f"trainer.precision={precision}: this CPU has no native bf16")

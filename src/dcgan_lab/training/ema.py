@@ -16,6 +16,9 @@ class GeneratorEMA(AveragedModel):
 
     The decay ramps linearly from 0 (a plain copy) to ``decay`` over the first ``warmup``
     updates, so the average does not start out dominated by the random initial weights.
+    ``span`` (0: off) caps the average's horizon at that fraction of the updates so far
+    (decay <= 1 - 1/(span * updates)): a short run, such as a slow CPU's 10 minutes, then
+    averages its recent past instead of lagging far behind G; a long one reaches ``decay``.
     BatchNorm's running statistics are averaged too (``use_buffers``), for eval-mode
     sampling; its step counter is copied.
 
@@ -25,17 +28,19 @@ class GeneratorEMA(AveragedModel):
     regroups the tensors by device every call; here the count is mirrored on the host.
     """
 
-    def __init__(self, generator: nn.Module, decay: float, warmup: int) -> None:
+    def __init__(self, generator: nn.Module, decay: float, warmup: int, span: float = 0.0) -> None:
         super().__init__(generator, use_buffers=True)
-        self.decay, self.warmup = decay, warmup
+        self.decay, self.warmup, self.span = decay, warmup, span
         self.updates: int | None = None  # host copy of n_averaged; None: read it first
         self.requires_grad_(False)
 
     def update_parameters(self, model: nn.Module) -> None:
         if self.updates is None:
             self.updates = int(self.n_averaged)
-        ramp = min(1.0, self.updates / self.warmup) if self.warmup else 1.0
-        weight = 1.0 - self.decay * ramp if self.updates else 1.0  # 1.0: the first update copies
+        decay = self.decay * min(1.0, self.updates / self.warmup) if self.warmup else self.decay
+        if self.span:
+            decay = min(decay, max(0.0, 1.0 - 1.0 / (self.span * max(self.updates, 1))))
+        weight = 1.0 - decay if self.updates else 1.0  # 1.0: the first update copies
         averaged = [*self.module.parameters(), *self.module.buffers()]
         current = [*model.parameters(), *model.buffers()]
         with torch.no_grad():
@@ -54,10 +59,13 @@ class GeneratorEMA(AveragedModel):
         self.updates = None  # a loaded n_averaged replaces the host copy
 
 
-def ema_of(generator: nn.Module, decay: float, warmup: int) -> GeneratorEMA:
+def ema_of(generator: nn.Module, decay: float, warmup: int, span: float = 0.0) -> GeneratorEMA:
     """The generator's moving average; the options are checked here (one line each)."""
     if not 0.0 < decay < 1.0:
         raise UserError(f"model.ema_decay={decay} must be in (0, 1), or 0 to turn EMA off")
     if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
         raise UserError(f"model.ema_warmup={warmup!r} must be an integer >= 0")
-    return GeneratorEMA(generator, decay, warmup)
+    number = isinstance(span, int | float) and not isinstance(span, bool)
+    if not number or not 0.0 <= span <= 1.0:
+        raise UserError(f"model.ema_span={span!r} must be a number in [0, 1] (e.g. 0.25), 0: off")
+    return GeneratorEMA(generator, decay, warmup, span)

@@ -43,10 +43,11 @@ class DCGANModule(pl.LightningModule):
     (the networks must be built conditional; conf/model/*.yaml pass the switch on). Speed
     switches (same maths, same checkpoints): ``compile`` (``torch.compile``), ``channels_last``
     (NHWC). Quality switches (docs/results.md): ``augment`` (DiffAugment policy),
-    ``ema_decay`` / ``ema_warmup`` (an EMA generator, scored beside G), ``bn_sampling``
-    (BatchNorm statistics when sampling). ``step``: ``joint`` (one D update on real and fake
-    together, G's fakes reused for its update) or ``keras`` (Keras' ``train_on_batch``
-    sequence: D on real, D on fakes from G in inference mode, then G; see ``_keras_step``).
+    ``ema_decay`` / ``ema_warmup`` / ``ema_span`` (an EMA generator, scored beside G),
+    ``bn_sampling`` (BatchNorm statistics when sampling). ``step``: ``joint`` (one D update
+    on real and fake together, G's fakes reused for its update) or ``keras`` (Keras'
+    ``train_on_batch`` sequence: D on real, D on fakes from G in inference mode, then G; see
+    ``_keras_step``).
     """
 
     fixed_noise: torch.Tensor  # buffers, registered in __init__
@@ -68,6 +69,7 @@ class DCGANModule(pl.LightningModule):
         augment: str | Sequence[str] | None = None,
         ema_decay: float = 0.0,
         ema_warmup: int = 0,
+        ema_span: float = 0.0,
         bn_sampling: str = "batch",
         step: str = "joint",
         score_raw: str = "always",
@@ -102,14 +104,16 @@ class DCGANModule(pl.LightningModule):
             self.aux_classifier = nn.Linear(discriminator.pooled_dim, self.num_classes)
         self.augment = DiffAugment(augment) if augment else None
         # The generator's moving average (None: off); sampled and scored beside the raw G.
-        self.generator_ema = ema_of(generator, ema_decay, ema_warmup) if ema_decay else None
+        self.generator_ema = (
+            ema_of(generator, ema_decay, ema_warmup, ema_span) if ema_decay else None
+        )
         # Which generator sample() uses: the EMA one while it scores better (or, before any
         # score, whenever there is one). A buffer, so checkpoints keep the choice.
         self.register_buffer("use_ema", torch.tensor(self.generator_ema is not None))
-        # True once a score showed the EMA generator ahead: with score_raw=until_ema_leads
-        # the raw G is no longer scored (half the scoring time). Not saved: after a resume
-        # both are scored once more.
-        self.ema_led = False
+        # Validations in a row that scored the EMA generator ahead: from EMA_LEADS_NEEDED on,
+        # score_raw=until_ema_leads scores it alone (half the scoring time). Not saved: a
+        # resumed run scores both again until the EMA leads as often.
+        self.ema_leads_in_a_row = 0
         self.register_fixed_inputs(n_fixed_samples)
         # FID-style scorer, attached after construction (it needs the data and a trained
         # extractor); None: no scores. The best FID so far is checkpointed state.
@@ -385,9 +389,12 @@ class DCGANModule(pl.LightningModule):
     def on_validation_epoch_end(self) -> None:
         if self.quality is None or self.trainer.sanity_checking:
             return
-        if self.ema_led and self.hparams["score_raw"] == "until_ema_leads":
+        ema_settled = self.ema_leads_in_a_row >= EMA_LEADS_NEEDED
+        if ema_settled and self.hparams["score_raw"] == "until_ema_leads":
             scores = self._score(ema=True)
             extra = {"fid_ema": scores["fid"]}
+            # Lightning keeps a key's last value; train.log's epoch lines would repeat it.
+            self.trainer.callback_metrics.pop("val/fid_raw", None)
         else:
             scores = self._score(ema=False)
             extra = {"fid_raw": scores["fid"]}
@@ -395,7 +402,7 @@ class DCGANModule(pl.LightningModule):
                 ema_scores = self._score(ema=True)
                 extra["fid_ema"] = ema_scores["fid"]
                 self.use_ema.fill_(ema_scores["fid"] < scores["fid"])
-                self.ema_led = bool(self.use_ema)
+                self.ema_leads_in_a_row = self.ema_leads_in_a_row + 1 if self.use_ema else 0
                 scores = ema_scores if self.use_ema else scores  # the run reports the better one
         extra["uses_ema"] = float(self.use_ema)
         self.fid_best.fill_(min(float(self.fid_best), scores["fid"]))
@@ -444,6 +451,9 @@ def frozen(*networks: nn.Module | None) -> Iterator[None]:
 
 STEPS = ("joint", "keras")
 SCORE_RAW = ("always", "until_ema_leads")
+# A lead at one validation can be luck (early on both FIDs are in the hundreds and close):
+# the raw G stops being scored only after the EMA led this many validations in a row.
+EMA_LEADS_NEEDED = 3
 
 
 def require_choice(name: str, value: str, choices: Sequence[str]) -> None:
