@@ -10,11 +10,11 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import OmegaConf
 
-from dcgan_lab.cli.train import emulated_bf16_notice
 from dcgan_lab.data import ImageDataModule
 from dcgan_lab.data.sources import RandomImages
 from dcgan_lab.models.upsample_conv import NearestUpsampleConv2d
 from dcgan_lab.training.module import DCGANModule
+from dcgan_lab.training.precision import emulated_bf16_notice
 from tests.conftest import keras_module
 
 

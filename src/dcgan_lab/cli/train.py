@@ -9,7 +9,6 @@ from typing import Any
 
 import hydra
 import pytorch_lightning as pl
-import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 from pytorch_lightning.callbacks import Timer
@@ -28,6 +27,7 @@ from dcgan_lab.runs.resume import resume_arguments
 from dcgan_lab.runs.run_dir import RunDir
 from dcgan_lab.runs.run_log import RunLog, log, run_log, say
 from dcgan_lab.runs.status import is_rank_zero, run_recorded
+from dcgan_lab.training.precision import emulated_bf16_notice, native_bf16_cpu
 
 
 def instantiate_each(nodes: DictConfig | None) -> list[Any]:
@@ -94,23 +94,6 @@ def _train(cfg: DictConfig, on_start: Callable[[], None], lines: RunLog) -> dict
             "every epoch; a resume needs a larger budget)"
         )
     return final
-
-
-def native_bf16_cpu() -> bool:
-    """True when this CPU runs bf16 natively (AVX-512 BF16 or AMX), as oneDNN sees it."""
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-
-
-def emulated_bf16_notice(trainer: DictConfig, native: bool) -> str | None:
-    """A line for bf16 on a CPU that would emulate it (measured about 10x slower than fp32
-    on an AVX2-only CPU by benchmarks/default_speed.py); None when nothing is wrong."""
-    precision = str(trainer.get("precision", ""))
-    if "bf16" not in precision or trainer.get("accelerator") != "cpu" or native:
-        return None
-    return (
-        f"trainer.precision={precision}: this CPU has no native bf16 (AVX-512 BF16 or AMX), "
-        "so torch emulates it, about 10x slower than trainer.precision=32-true"
-    )
 
 
 def stopped_by_time(trainer: pl.Trainer) -> bool:
