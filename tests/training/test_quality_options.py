@@ -178,7 +178,17 @@ def test_ema_follows_the_closed_form_and_warms_up() -> None:
         assert torch.allclose(averaged, current - 0.009, atol=1e-5)
 
 
-def test_ema_span_caps_the_average_at_a_fraction_of_the_run_so_far() -> None:
+@pytest.mark.parametrize(
+    ("progress", "decay"),
+    [
+        (0.0, 0.9),  # the run's length unknown: a quarter of the 40 updates so far, 1 - 1/10
+        (0.5, 0.95),  # half done: 80 updates expected, a quarter of them, 1 - 1/20
+        (0.001, 0.9998),  # early in a long run: the cap is far above the decay
+    ],
+)
+def test_ema_span_caps_the_average_at_a_fraction_of_the_expected_run(
+    progress: float, decay: float
+) -> None:
     torch.manual_seed(0)
     g = KerasGenerator(latent_dim=4, width=2)
     ema = ema_of(g, decay=0.9998, warmup=0, span=0.25)
@@ -187,9 +197,31 @@ def test_ema_span_caps_the_average_at_a_fraction_of_the_run_so_far() -> None:
     with torch.no_grad():
         for p in g.parameters():
             p.add_(1.0)
-    ema.update_parameters(g)  # 40 updates so far: decay 1 - 1/(0.25 * 40) = 0.9, not 0.9998
+    ema.update_parameters(g, progress)
     for averaged, current in zip(ema.module.parameters(), g.parameters(), strict=True):
-        assert torch.allclose(averaged, current - 0.9, atol=1e-5)
+        assert torch.allclose(averaged, current - decay, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("budget_used", "progress"),
+    [(None, 0.25), (0.1, 0.25), (0.6, 0.6)],  # epochs 2.5 of 10; the time budget if further
+)
+def test_the_run_progress_the_ema_span_follows(
+    budget_used: float | None, progress: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = module()
+    callbacks: list[Any] = []
+    if budget_used is not None:
+        timer = pl.callbacks.Timer(duration="00:00:10:00")
+        monkeypatch.setattr(timer, "time_elapsed", lambda stage: 600 * budget_used)
+        monkeypatch.setattr(timer, "time_remaining", lambda stage: 600 * (1 - budget_used))
+        callbacks.append(timer)
+    trainer = SimpleNamespace(
+        max_epochs=10, num_training_batches=100, current_epoch=2, max_steps=-1, global_step=0,
+        fit_loop=SimpleNamespace(epoch_loop=SimpleNamespace(batch_idx=49)), callbacks=callbacks,
+    )  # fmt: skip
+    monkeypatch.setattr(type(model), "trainer", property(lambda _: trainer))
+    assert model._progress() == pytest.approx(progress)
 
 
 def test_ema_loaded_from_a_checkpoint_continues_its_warmup_from_the_saved_count() -> None:

@@ -14,6 +14,7 @@ from typing import Any, cast
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from pytorch_lightning.callbacks import Timer
 from pytorch_lightning.core.optimizer import LightningOptimizer
 from torch import nn
 from torch.optim import Optimizer
@@ -190,7 +191,7 @@ class DCGANModule(pl.LightningModule):
                 fake = self.generator(z, cond)
             stats["train/g_loss"] = self._generator_step(opt_g, fake, cond)
             if self.generator_ema is not None:
-                self.generator_ema.update_parameters(self.generator)
+                self.generator_ema.update_parameters(self.generator, self._progress())
         self._stop_if_diverged(stats)
         if self._logs_this_step():
             self.log_dict(stats, prog_bar=True)
@@ -380,6 +381,24 @@ class DCGANModule(pl.LightningModule):
         upgrade_checkpoint(checkpoint)
         require_same_architecture(checkpoint, self.hparams, self.state_dict())
         fill_optional_state(checkpoint["state_dict"], self.state_dict())
+
+    def _progress(self) -> float:
+        """The share of the run done (0..1): by epochs (or max_steps) or by the time budget
+        (``trainer.max_time``), whichever is further; 0 when neither bounds the run."""
+        trainer = self.trainer
+        shares = [0.0]
+        batches = trainer.num_training_batches
+        if trainer.max_epochs and trainer.max_epochs > 0 and math.isfinite(batches) and batches:
+            done = trainer.current_epoch * batches + trainer.fit_loop.epoch_loop.batch_idx + 1
+            shares.append(done / (trainer.max_epochs * batches))
+        if trainer.max_steps > 0:
+            shares.append(trainer.global_step / trainer.max_steps)
+        timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)  # type: ignore[attr-defined]
+        if timer is not None:
+            elapsed, left = timer.time_elapsed("train"), timer.time_remaining("train")
+            if left is not None and elapsed + left > 0:
+                shares.append(elapsed / (elapsed + left))
+        return min(1.0, max(shares))
 
     def on_fit_start(self) -> None:
         if self.quality is not None:
