@@ -11,7 +11,6 @@ import hydra
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
-from pytorch_lightning.callbacks import Timer
 from pytorch_lightning.loggers import Logger
 from pytorch_lightning.trainer.states import TrainerStatus
 
@@ -27,6 +26,7 @@ from dcgan_lab.runs.resume import resume_arguments
 from dcgan_lab.runs.run_dir import RunDir
 from dcgan_lab.runs.run_log import RunLog, log, run_log, say
 from dcgan_lab.runs.status import is_rank_zero, run_recorded
+from dcgan_lab.runs.time_budget import budget_timer
 from dcgan_lab.training.precision import emulated_bf16_notice, native_bf16_cpu
 
 
@@ -98,7 +98,7 @@ def _train(cfg: DictConfig, on_start: Callable[[], None], lines: RunLog) -> dict
 
 def stopped_by_time(trainer: pl.Trainer) -> bool:
     """True when Lightning's Timer (``trainer.max_time``) ended the run before its epochs."""
-    timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)  # type: ignore[attr-defined]
+    timer = budget_timer(trainer)
     remaining = timer.time_remaining() if timer is not None else None
     return (
         remaining is not None

@@ -14,7 +14,6 @@ from typing import Any, cast
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from pytorch_lightning.callbacks import Timer
 from pytorch_lightning.core.optimizer import LightningOptimizer
 from torch import nn
 from torch.optim import Optimizer
@@ -27,6 +26,7 @@ from dcgan_lab.runs.checkpoints import (
     require_same_architecture,
     upgrade_checkpoint,
 )
+from dcgan_lab.runs.time_budget import budget_timer
 from dcgan_lab.training.augment import DiffAugment
 from dcgan_lab.training.ema import ema_of
 from dcgan_lab.training.losses import GANLoss, gradient_penalty, loss_spec, r1_penalty
@@ -393,7 +393,7 @@ class DCGANModule(pl.LightningModule):
             shares.append(done / (trainer.max_epochs * batches))
         if trainer.max_steps > 0:
             shares.append(trainer.global_step / trainer.max_steps)
-        timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)  # type: ignore[attr-defined]
+        timer = budget_timer(trainer)
         if timer is not None:
             elapsed, left = timer.time_elapsed("train"), timer.time_remaining("train")
             if left is not None and elapsed + left > 0:
