@@ -47,11 +47,16 @@ def config(*overrides: str) -> DictConfig:
     return cfg
 
 
-def hand_written(cfg: DictConfig, seed: bool) -> Callable[[], None]:
-    """One step of a hand-written loop on ``cfg``'s networks, optimizers and data."""
+def hand_written(
+    cfg: DictConfig, seed: bool, adjust: Callable[[DCGANModule], None] | None = None
+) -> Callable[[], None]:
+    """One step of a hand-written loop on ``cfg``'s networks, optimizers and data
+    (``adjust``: changes the module's networks first, e.g. swaps a layer's forward)."""
     pl.seed_everything(0, verbose=False)
     module = instantiate(cfg.model)
     module.configure_model()  # channels_last as the config says
+    if adjust is not None:
+        adjust(module)
     opt_g, opt_d = module.configure_optimizers()
     images = instantiate(cfg.data).loaded().train_images  # uint8, as the project holds it
     data: Iterator[torch.Tensor] = batches(images, cfg.data.batch_size, 10**9)

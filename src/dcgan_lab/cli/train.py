@@ -20,7 +20,7 @@ from dcgan_lab.data.datamodule import ImageDataModule
 from dcgan_lab.errors import TrainingInterrupted, UserError
 from dcgan_lab.metrics.quality import SampleQuality
 from dcgan_lab.runs import lock, sweep_outcome
-from dcgan_lab.runs.checkpoints import read_checkpoint, require_same_architecture
+from dcgan_lab.runs.checkpoints import read_checkpoint
 from dcgan_lab.runs.interrupt import CheckpointOnInterrupt
 from dcgan_lab.runs.resume import resume_arguments
 from dcgan_lab.runs.run_dir import RunDir
@@ -60,8 +60,8 @@ def _train(cfg: DictConfig, on_start: Callable[[], None], lines: RunLog) -> dict
     follow_data(cfg, datamodule)
     model = hydra.utils.instantiate(cfg.model)
     if cfg.get("ckpt_path"):  # missing, corrupt or of another architecture: one line
-        checkpoint = read_checkpoint(cfg.ckpt_path)
-        require_same_architecture(checkpoint, model.hparams, model.state_dict())
+        # The module's own loading checks (older layouts upgraded, then the architecture).
+        model.on_load_checkpoint(read_checkpoint(cfg.ckpt_path))
     model.quality = build_quality(cfg.get("metrics"), datamodule)
     callbacks = instantiate_each(cfg.get("callbacks"))
     loggers: list[Logger] = instantiate_each(cfg.get("logger"))

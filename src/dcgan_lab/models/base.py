@@ -101,6 +101,12 @@ class Generator(Network):
         """(B, input_dim) -> (B, C, H, W): the architecture itself."""
         raise NotImplementedError
 
+    def folded_biases(self) -> dict[str, str]:
+        """Layers built without the bias that the BatchNorm after them cancels, each mapped
+        to that BatchNorm (e.g. ``{"project.0": "project.1"}``); checkpoints that have such a
+        bias load with it folded into the BatchNorm's running mean."""
+        return {}
+
 
 class Discriminator(Network):
     """images (B, C, H, W) [and labels (B,) when conditional] -> real/fake logits (B,).

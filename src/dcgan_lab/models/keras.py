@@ -26,10 +26,17 @@ class KerasGenerator(Generator):
     settings and padding, ``dcgan`` or ``keras`` (``models/conventions.py``).
 
     ``width`` is the channel count of the last hidden conv; the dense layer feeds
-    ``2 * width`` channels at a quarter of the image side. At latent_dim=100, width=64,
-    28x28x1 it has 852,609 parameters. ``fused_upsample`` computes each upsample + conv pair
-    as one conv at the low resolution (same function, about a third of the multiply-adds;
-    see ``upsample_conv``) with the same parameter names.
+    ``2 * width`` channels at a quarter of the image side. ``fused_upsample`` computes each
+    upsample + conv pair as one conv at the low resolution (same function, about a third of
+    the multiply-adds; see ``upsample_conv``) with the same parameter names.
+
+    Under the ``dcgan`` conventions a layer that feeds a BatchNorm has no bias, as in
+    pytorch/examples: BatchNorm subtracts the batch mean, so the bias's exact gradient is 0,
+    and under bf16 autocast its rounding noise is all Adam sees, which walks it away
+    (``benchmarks/bf16_drift.py``). The ``keras`` conventions keep the Keras code's biases.
+    At latent_dim=100, width=64, 28x28x1 it has 846,273 parameters (``keras`` with
+    ``activation_before_norm``, the Keras recipe's: 852,609). Checkpoints written with those
+    biases load with each folded into its BatchNorm's running mean (``folded_biases``).
     """
 
     def __init__(
@@ -54,19 +61,28 @@ class KerasGenerator(Generator):
         side = require_divisible("image_size", image_size, 4, 28) // 4
         self.base_shape = (2 * width, side, side)
         base_features = 2 * width * side * side
+        keras = conventions == "keras"
         norm_act = [batch_norm(base_features, conventions, spatial=False), nn.LeakyReLU(0.2)]
+        project_bias = keras or activation_before_norm  # the bias meets BN only if not
         self.project = nn.Sequential(
-            nn.Linear(self.input_dim, base_features),
+            nn.Linear(self.input_dim, base_features, bias=project_bias),
             *(reversed(norm_act) if activation_before_norm else norm_act),
         )
         self.upsample = nn.Sequential(
-            *upsample_conv(2 * width, width, fused_upsample),
+            *upsample_conv(2 * width, width, fused_upsample, bias=keras),
             batch_norm(width, conventions),
             nn.LeakyReLU(0.2),
             *upsample_conv(width, channels, fused_upsample),
             nn.Tanh(),
         )
+        # Layers built without the bias their BatchNorm cancels -> that BatchNorm.
+        self.norm_after: dict[str, str] = {} if keras else {"upsample.1": "upsample.2"}
+        if not project_bias:
+            self.norm_after["project.0"] = "project.1"
         self.apply(INIT[conventions])
+
+    def folded_biases(self) -> dict[str, str]:
+        return dict(self.norm_after)
 
     def synthesize(self, x: torch.Tensor) -> torch.Tensor:
         # x: (B, input_dim) -> (B, 2w * s * s) -> (B, 2w, s, s) -> (B, C, 4s, 4s)
@@ -112,15 +128,17 @@ class KerasDiscriminator(Discriminator):
         return self.features(images)  # (B, C, H, W) -> (B, 2w, H/4, W/4)
 
 
-def upsample_conv(in_channels: int, out_channels: int, fused: bool) -> tuple[nn.Module, nn.Module]:
+def upsample_conv(
+    in_channels: int, out_channels: int, fused: bool, bias: bool = True
+) -> tuple[nn.Module, nn.Module]:
     """Nearest 2x upsampling then a 5x5 'same' conv: (B, I, H, W) -> (B, O, 2H, 2W).
 
     Two modules either way (the fused form keeps an Identity in the upsampler's place), so
     the conv's parameter names do not depend on ``fused``.
     """
     if fused:
-        return nn.Identity(), NearestUpsampleConv2d(in_channels, out_channels)
+        return nn.Identity(), NearestUpsampleConv2d(in_channels, out_channels, bias)
     return (
         nn.Upsample(scale_factor=2, mode="nearest"),
-        nn.Conv2d(in_channels, out_channels, kernel_size=5, padding=2),
+        nn.Conv2d(in_channels, out_channels, kernel_size=5, padding=2, bias=bias),
     )

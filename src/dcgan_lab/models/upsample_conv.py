@@ -28,15 +28,25 @@ _FOLD = torch.tensor(
     ],
     dtype=torch.float32,
 )
+# Both axes at once, (25, 36): row y*5+x (5x5 tap), column a*18+b*9+r*3+c (row parity a,
+# column parity b, 3x3 tap r, c); 100 ones, each 5x5 tap lands once per parity pair.
+_FOLD_2D = torch.einsum("ary,bcx->yxabrc", _FOLD, _FOLD).reshape(25, 36)
 
 
-def fold_upsample_kernel(weight: torch.Tensor) -> torch.Tensor:
-    """(O, I, 5, 5) kernel -> (4*O, I, 3, 3): channel 4*o + 2*row_parity + col_parity."""
-    fold = _FOLD.to(weight)
-    # a, b: row and column parity; r, c: 3x3 taps; y, x: 5x5 taps.
-    folded = torch.einsum("ary,bcx,oiyx->oabirc", fold, fold, weight)
+def fold_upsample_kernel(weight: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
+    """(O, I, 5, 5) kernel -> (4*O, I, 3, 3): channel 4*o + 2*row_parity + col_parity.
+
+    One (O*I, 25) x (25, 36) matmul and one copy into the layout the conv wants
+    (``channels_last``: (4*O, 3, 3, I) in memory), forward and backward alike: 1.8x faster
+    than an einsum, a reshape and a channels-last copy (``benchmarks/layer_speed.py``).
+    """
     out_channels, in_channels = weight.shape[:2]
-    return folded.reshape(4 * out_channels, in_channels, 3, 3)
+    folded = weight.reshape(out_channels * in_channels, 25) @ _FOLD_2D.to(weight)
+    folded = folded.view(out_channels, in_channels, 4, 3, 3)  # (O, I, parity pair, r, c)
+    if channels_last:
+        by_tap = folded.permute(0, 2, 3, 4, 1).reshape(4 * out_channels, 3, 3, in_channels)
+        return by_tap.permute(0, 3, 1, 2)  # (4*O, I, 3, 3), channels-last strides
+    return folded.transpose(1, 2).reshape(4 * out_channels, in_channels, 3, 3)
 
 
 class NearestUpsampleConv2d(nn.Conv2d):
@@ -45,13 +55,12 @@ class NearestUpsampleConv2d(nn.Conv2d):
     (B, I, H, W) -> (B, O, 2H, 2W).
     """
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
-        super().__init__(in_channels, out_channels, kernel_size=5, padding=2)
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = True) -> None:
+        super().__init__(in_channels, out_channels, kernel_size=5, padding=2, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weight = fold_upsample_kernel(self.weight)
+        channels_last = x.is_contiguous(memory_format=torch.channels_last)
+        weight = fold_upsample_kernel(self.weight, channels_last)
         bias = None if self.bias is None else self.bias.repeat_interleave(4)
-        if x.is_contiguous(memory_format=torch.channels_last):
-            weight = weight.contiguous(memory_format=torch.channels_last)
         # (B, I, H, W) -> (B, 4*O, H, W) -> (B, O, 2H, 2W)
         return F.pixel_shuffle(F.conv2d(x, weight, bias, padding=1), 2)

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from dcgan_lab.errors import UserError
+from dcgan_lab.models.base import Generator
 from dcgan_lab.runs.run_dir import RunDir
 
 KERAS = "dcgan_lab.models.keras"
@@ -67,6 +68,45 @@ def upgrade_checkpoint(checkpoint: dict[str, Any]) -> dict[str, Any]:
         "conditional": False, "num_classes": None, **shape,
     }  # fmt: skip
     return checkpoint
+
+
+def fold_norm_biases(checkpoint: dict[str, Any], generator: Generator) -> None:
+    """Load a checkpoint written while ``generator``'s layers before a BatchNorm had biases.
+
+    Each such bias b moves into its BatchNorm's running mean (rm - b): training-mode
+    BatchNorm cancels b anyway and eval-mode BatchNorm subtracts rm, so G computes the same
+    function, raw and EMA alike. G's optimizer state (the first; Adam's moments by parameter
+    position) loses those entries, so a resumed run continues where it stopped.
+    """
+    state, layers = checkpoint["state_dict"], generator.folded_biases()
+    found = [layer for layer in layers if f"generator.{layer}.bias" in state]
+    if not found:
+        return
+    for prefix in ("generator.", "generator_ema.module."):
+        for layer in found:
+            bias = state.pop(f"{prefix}{layer}.bias", None)
+            mean = f"{prefix}{layers[layer]}.running_mean"
+            if bias is not None and mean in state:
+                state[mean] = state[mean] - bias
+    # The parameter order the checkpoint's G had: each bias right after its weight.
+    before: list[str] = []
+    for name, _ in generator.named_parameters():
+        before.append(name)
+        layer = name.removesuffix(".weight")
+        if layer in found:
+            before.append(f"{layer}.bias")
+    dropped = {before.index(f"{layer}.bias") for layer in found}
+    optimizers = checkpoint.get("optimizer_states") or []
+    groups = optimizers[0].get("param_groups", []) if optimizers else []
+    if sum(len(group["params"]) for group in groups) != len(before):
+        return  # not the layout expected: leave it to the optimizer's own check
+    kept = [i for i in range(len(before)) if i not in dropped]
+    renumber = {old: new for new, old in enumerate(kept)}
+    optimizers[0]["state"] = {
+        renumber[i]: value for i, value in optimizers[0]["state"].items() if i in renumber
+    }
+    for group in groups:
+        group["params"] = [renumber[i] for i in group["params"] if i in renumber]
 
 
 def spec_differences(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:

@@ -23,6 +23,7 @@ from dcgan_lab.metrics.quality import SampleQuality
 from dcgan_lab.models.base import Discriminator, Generator, from_spec
 from dcgan_lab.runs.checkpoints import (
     fill_optional_state,
+    fold_norm_biases,
     require_same_architecture,
     upgrade_checkpoint,
 )
@@ -379,6 +380,7 @@ class DCGANModule(pl.LightningModule):
         # Runs before the weights load: a checkpoint of another architecture fails with one
         # line (train() checks this earlier too; this covers trainer.fit(..., ckpt_path)).
         upgrade_checkpoint(checkpoint)
+        fold_norm_biases(checkpoint, self.generator)
         require_same_architecture(checkpoint, self.hparams, self.state_dict())
         fill_optional_state(checkpoint["state_dict"], self.state_dict())
 
