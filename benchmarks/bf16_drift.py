@@ -115,7 +115,9 @@ def main() -> None:
         for n in exact:
             error = (approx[n] - exact[n]).norm() / exact[n].norm().clamp_min(1e-30)
             print(f"  {n:<48}{float(error):>9.4f}   |g| {float(exact[n].norm()):.3g}")
-    if args.steps:
+    if args.steps and not pre_norm_biases(m):
+        print("\nno layer of G feeds a BatchNorm through a bias (dcgan conventions): none to drift")
+    elif args.steps:
         start = {n: float(b.detach().abs().max()) for n, b in pre_norm_biases(m).items()}
         print(f"\nlargest |bias| feeding a BatchNorm: at the checkpoint, after {args.steps} steps")
         with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):

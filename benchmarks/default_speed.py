@@ -4,7 +4,8 @@
 off; progress bar, checkpoints and sample grids on as in a real run). Every ``--chunk`` batches a
 callback pauses it and runs the same number of steps of each hand-written loop
 (``loops.py``): ``DefaultLoop``, the same work written by hand, and ``seed_step``, the
-seed recipe (latent 100, upsample then conv, NCHW, plain Adam) at the same batch size. So
+seed recipe (latent 100, upsample then conv, NCHW, plain Adam, torch's dropout) at the
+same batch size. So
 all three share the machine's state within seconds, and the ratios are medians over the
 chunks. ``--profile`` then lists where a default step's time goes, outside the maths too.
 
@@ -33,6 +34,7 @@ from pytorch_lightning.core.optimizer import LightningOptimizer
 
 from dcgan_lab.cli.common import config_dir
 from dcgan_lab.cli.train import instantiate_each
+from dcgan_lab.models.dropout import UniformMaskDropout
 from dcgan_lab.training.ema import GeneratorEMA
 from dcgan_lab.training.module import DCGANModule
 
@@ -68,6 +70,13 @@ def hand_written(
                        loss.r1_every, cfg.model.ema_decay, cfg.model.ema_warmup,
                        cfg.model.channels_last, cfg.model.ema_span)  # fmt: skip
     return lambda: loop.step(next(data))
+
+
+def torch_dropout(module: DCGANModule) -> None:
+    """The seed recipe's D as a user writes it: torch's own dropout, not the project's mask."""
+    for layer in module.discriminator.modules():
+        if isinstance(layer, UniformMaskDropout):
+            layer.forward = super(UniformMaskDropout, layer).forward  # type: ignore[method-assign]
 
 
 class SideBySide(pl.Callback):
@@ -136,8 +145,8 @@ def fit(cfg: DictConfig, callback: pl.Callback, batches_: int) -> None:
 def side_by_side(batch: int, precision: str, chunks: int, chunk: int, warmup: int) -> None:
     cfg = config(f"data.batch_size={batch}", f"trainer.precision={precision}")
     size = f"data.batch_size={batch}"
-    loops = {"default, by hand": hand_written(config(size), seed=False),
-             "seed, by hand": hand_written(config(size, *SEED), seed=True)}  # fmt: skip
+    seed_loop = hand_written(config(size, *SEED), seed=True, adjust=torch_dropout)
+    loops = {"default, by hand": hand_written(config(size), seed=False), "seed, by hand": seed_loop}
     timer = SideBySide(loops, chunk, warmup)
     fit(cfg, timer, warmup + chunks * chunk + 1)
     ms = {name: statistics.median(times) for name, times in timer.ms.items()}

@@ -10,7 +10,9 @@ import torch
 
 from dcgan_lab.cli.sample import load_module
 from dcgan_lab.errors import UserError
+from dcgan_lab.models.upsample_conv import NearestUpsampleConv2d
 from dcgan_lab.runs.checkpoints import require_same_architecture, upgrade_checkpoint
+from dcgan_lab.training.module import DCGANModule
 from tests.conftest import keras_module
 
 
@@ -23,7 +25,6 @@ def save(module, path: Path, hparams: dict | None = None) -> Path:
 
 def test_a_checkpoint_rebuilds_a_conditional_dcgan(tmp_path: Path) -> None:
     from dcgan_lab.models import DCGANDiscriminator, DCGANGenerator
-    from dcgan_lab.training.module import DCGANModule
 
     nets = {"conditional": True, "num_classes": 3, "channels": 3, "image_size": 16}
     module = DCGANModule(DCGANGenerator(latent_dim=5, width=4, **nets),
@@ -89,8 +90,6 @@ def test_a_checkpoint_cannot_name_a_foreign_callable(tmp_path: Path) -> None:
 def test_lightning_load_from_checkpoint_rebuilds_the_networks(tmp_path: Path) -> None:
     import pytorch_lightning as pl
 
-    from dcgan_lab.training.module import DCGANModule
-
     module = keras_module(width=8, latent_dim=6, num_classes=3)
     path = tmp_path / "l.ckpt"
     torch.save(
@@ -107,12 +106,13 @@ def test_lightning_load_from_checkpoint_rebuilds_the_networks(tmp_path: Path) ->
 
 
 def biased_like(layer: torch.nn.Module, bias: torch.Tensor) -> torch.nn.Module:
-    """``layer`` (a bias-free Linear or conv) with a bias, as the generator had it before."""
-    kind = type(layer)
+    """``layer`` (a bias-free Linear or fused conv) with a bias, as G had it before."""
+    biased: torch.nn.Linear | NearestUpsampleConv2d
     if isinstance(layer, torch.nn.Linear):
         biased = torch.nn.Linear(layer.in_features, layer.out_features)
     else:
-        biased = kind(layer.in_channels, layer.out_channels)  # NearestUpsampleConv2d
+        assert isinstance(layer, NearestUpsampleConv2d)
+        biased = NearestUpsampleConv2d(layer.in_channels, layer.out_channels)
     biased.load_state_dict({"weight": layer.weight.detach().clone(), "bias": bias})
     return biased
 
@@ -122,14 +122,18 @@ def test_a_generator_with_biases_before_its_batchnorms_loads_as_the_same_functio
     torch.manual_seed(0)
     new = keras_module(width=8, latent_dim=16, fused_upsample=True, ema_decay=0.999)
     old = keras_module(width=8, latent_dim=16, fused_upsample=True, ema_decay=0.999)
+    assert old.generator_ema is not None and new.generator_ema is not None
     assert set(new.generator.folded_biases()) == {"project.0", "upsample.1"}
     for layer, norm in new.generator.folded_biases().items():
         for generator in (old.generator, old.generator_ema.module):
             before = generator.get_submodule(layer)
-            biased = biased_like(before, torch.randn(before.weight.shape[0]) * 0.1)
+            out_features = before.get_parameter("weight").shape[0]
             parent, index = layer.split(".")
-            generator.get_submodule(parent)[int(index)] = biased
-            generator.get_submodule(norm).running_mean.normal_()  # as if trained a while
+            stage = generator.get_submodule(parent)
+            assert isinstance(stage, torch.nn.Sequential)
+            stage[int(index)] = biased_like(before, torch.randn(out_features) * 0.1)
+            running_mean = generator.get_submodule(norm).get_buffer("running_mean")
+            running_mean.normal_()  # as if trained a while
     checkpoint = {"state_dict": old.state_dict(), "hyper_parameters": dict(new.hparams)}
     assert "generator.project.0.bias" in checkpoint["state_dict"]
     new.on_load_checkpoint(checkpoint)
@@ -159,7 +163,7 @@ def test_a_run_with_those_biases_resumes_with_its_optimizer_state(tmp_path: Path
     def data() -> ImageDataModule:
         return ImageDataModule(RandomImages(n_train=64, n_val=8), batch_size=16)
 
-    def build() -> torch.nn.Module:
+    def build() -> DCGANModule:
         torch.manual_seed(0)
         adam = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
         return keras_module(width=8, latent_dim=16, g_optimizer=adam, d_optimizer=adam)
