@@ -11,6 +11,7 @@ A subclass builds its layers, then the base adds what conditioning needs:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -102,10 +103,20 @@ class Generator(Network):
         raise NotImplementedError
 
     def folded_biases(self) -> dict[str, str]:
-        """Layers built without the bias that the BatchNorm after them cancels, each mapped
-        to that BatchNorm (e.g. ``{"project.0": "project.1"}``); checkpoints that have such a
-        bias load with it folded into the BatchNorm's running mean."""
-        return {}
+        """Bias-free linear and conv layers whose output goes straight into a BatchNorm (which
+        would cancel a bias), each mapped to that BatchNorm, e.g. ``{"project.0":
+        "project.1"}``: checkpoints that have such a bias load with it folded into the
+        BatchNorm's running mean (``runs/checkpoints.fold_norm_biases``)."""
+        found: dict[str, str] = {}
+        for prefix, block in self.named_modules():
+            if not isinstance(block, nn.Sequential):
+                continue
+            for (i, layer), (j, after) in itertools.pairwise(enumerate(block)):
+                weighted = isinstance(layer, nn.Linear | nn.modules.conv._ConvNd)
+                norm = isinstance(after, nn.modules.batchnorm._BatchNorm)
+                if weighted and norm and layer.bias is None:
+                    found[f"{prefix}.{i}"] = f"{prefix}.{j}"
+        return found
 
 
 class Discriminator(Network):

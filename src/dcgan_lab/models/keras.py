@@ -75,14 +75,7 @@ class KerasGenerator(Generator):
             *upsample_conv(width, channels, fused_upsample),
             nn.Tanh(),
         )
-        # Layers built without the bias their BatchNorm cancels -> that BatchNorm.
-        self.norm_after: dict[str, str] = {} if keras else {"upsample.1": "upsample.2"}
-        if not project_bias:
-            self.norm_after["project.0"] = "project.1"
         self.apply(INIT[conventions])
-
-    def folded_biases(self) -> dict[str, str]:
-        return dict(self.norm_after)
 
     def synthesize(self, x: torch.Tensor) -> torch.Tensor:
         # x: (B, input_dim) -> (B, 2w * s * s) -> (B, 2w, s, s) -> (B, C, 4s, 4s)
