@@ -15,10 +15,23 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
 from dcgan_lab.cli.common import config_dir
+from dcgan_lab.data import ImageDataModule
+from dcgan_lab.data.sources import Mnist5k
+from dcgan_lab.metrics.extractor import load_or_train
 from dcgan_lab.models import KerasDiscriminator, KerasGenerator
 from dcgan_lab.training.module import DCGANModule
 
 CONF = Path(config_dir())
+EXTRACTOR_STEPS = 200  # ~97% held-out accuracy on mnist5k in about 15 s on 2 cores
+
+
+@pytest.fixture(scope="session")
+def mnist5k(tmp_path_factory: pytest.TempPathFactory):
+    """The mnist5k data and its extractor (the run's classifier), trained once a session."""
+    data = ImageDataModule(Mnist5k(), name="mnist5k")
+    cache = tmp_path_factory.mktemp("cache")
+    classifier, info = load_or_train("mnist5k", data.loaded(), cache, EXTRACTOR_STEPS)
+    return data, classifier, info, cache
 
 
 @pytest.fixture

@@ -224,7 +224,7 @@ BAD_TRAIN_INPUTS = [
     (["model.loss.label_smoothing=0.7"], "model.loss.label_smoothing=0.7 must be below 0.5"),
     (
         ["model.bn_sampling=eval"],
-        "model.bn_sampling='eval': choose one of batch, running, standing",
+        "model.bn_sampling='eval': choose one of standing, batch, running",
     ),
     (["trainer.max_time=abc"], "trainer.max_time='abc' must be a positive duration DD:HH:MM:SS"),
     (["trainer.max_time=00:00:-1:00"], "trainer.max_time='00:00:-1:00' must be a positive"),

@@ -11,7 +11,7 @@ from dcgan_lab.data.datamodule import to_signed_unit
 from dcgan_lab.metrics.build import build_sample_quality
 from dcgan_lab.metrics.conditional import conditional_scores
 from dcgan_lab.metrics.frechet import frechet_distance
-from tests.metrics.conftest import STEPS
+from tests.conftest import EXTRACTOR_STEPS as STEPS
 
 
 def test_frechet_distance_matches_scipy() -> None:

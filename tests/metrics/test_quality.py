@@ -17,7 +17,7 @@ from dcgan_lab.metrics.build import build_sample_quality
 from dcgan_lab.metrics.classifier import FrozenView
 from dcgan_lab.metrics.extractor import load_or_train
 from dcgan_lab.metrics.quality import SampleQuality
-from tests.metrics.conftest import STEPS
+from tests.conftest import EXTRACTOR_STEPS as STEPS
 
 
 def quality_for(mnist5k, n_fake: int = 500, **kwargs) -> SampleQuality:

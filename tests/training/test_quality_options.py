@@ -21,6 +21,7 @@ from dcgan_lab.data.sources import RandomImages
 from dcgan_lab.errors import UserError
 from dcgan_lab.models import KerasDiscriminator, KerasGenerator
 from dcgan_lab.models.base import add_spectral_norm
+from dcgan_lab.models.sampling import generate
 from dcgan_lab.report.collect import Job
 from dcgan_lab.report.seeds import summarise_seeds
 from dcgan_lab.runs.checkpoints import find_checkpoints
@@ -35,7 +36,6 @@ from dcgan_lab.training.losses import (
     r1_penalty,
 )
 from dcgan_lab.training.module import DCGANModule
-from dcgan_lab.training.sampling import generate
 from tests.conftest import keras_module
 
 REAL = torch.tensor([2.0, 0.5])
@@ -326,7 +326,7 @@ def test_bn_sampling_modes_differ_and_standing_does_not_depend_on_batch_mates() 
     assert torch.allclose(alone, standing[:1], atol=1e-5)  # independent of the batch
     assert not torch.allclose(generate(g, noise[:2], bn="batch")[:1], batch[:1], atol=1e-3)
     assert all(torch.equal(before[k], v) for k, v in g.state_dict().items())
-    with pytest.raises(UserError, match="choose one of batch, running, standing"):
+    with pytest.raises(UserError, match="choose one of standing, batch, running"):
         generate(g, noise, bn="keras")
 
 

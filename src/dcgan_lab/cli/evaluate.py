@@ -4,6 +4,7 @@ from any generator) and print them against the real floor, with the protocol in 
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -153,14 +154,10 @@ def scale_sweep(
     at the first BatchNorm (every point alike), so a generator that samples with them is
     swept with standing statistics instead, and the JSON says so."""
     trained = module.hparams["bn_sampling"]
-    module.hparams["bn_sampling"] = "standing" if trained == "batch" else trained
-    try:
-        points = latent_scale_sweep(
-            quality, module.sample, module.latent_dim, module.num_classes, scales
-        )
-        bn = module.hparams["bn_sampling"]
-    finally:
-        module.hparams["bn_sampling"] = trained
+    bn = "standing" if trained == "batch" else trained
+    points = latent_scale_sweep(
+        quality, partial(module.sample, bn=bn), module.latent_dim, module.num_classes, scales
+    )
     name = path.stem.removesuffix("_latent_scales")
     plot = plot_latent_scales(points, f"{name} (BatchNorm {bn} statistics)", path)
     return {"latent_scales": points, "latent_scales_bn_sampling": bn,

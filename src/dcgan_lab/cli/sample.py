@@ -18,12 +18,12 @@ from tqdm import tqdm
 from dcgan_lab.cli.common import config_dir, exit_on_user_error, run_with_clear_errors
 from dcgan_lab.errors import UserError, first_line
 from dcgan_lab.images import save_grid, to_uint8
+from dcgan_lab.models.sampling import NoiseStream, balanced_chunks, require_bn_mode
 from dcgan_lab.pictures.animation import write_animation
 from dcgan_lab.pictures.interpolation import save_interpolations
 from dcgan_lab.runs.checkpoints import error_summary, find_checkpoints, read_checkpoint
 from dcgan_lab.runs.run_dir import RunDir
 from dcgan_lab.training.module import DCGANModule
-from dcgan_lab.training.sampling import require_bn_mode
 
 GENERATORS = ("auto", "raw", "ema")
 CHECKPOINT_CHOICES = ("best", "last")
@@ -63,6 +63,16 @@ def load_module(
     if generator != "auto":
         module.use_ema.fill_(generator == "ema")
     return module
+
+
+def sampling_line(ckpt: Path, module: DCGANModule) -> str:
+    """What is drawn from where; batch statistics come with their caveat."""
+    bn = module.hparams["bn_sampling"]
+    line = f"sampling {ckpt} ({'EMA' if module.use_ema else 'raw'} generator, BatchNorm {bn} "
+    line += "statistics)"
+    if bn == "batch":
+        line += "; each image depends on the others drawn with it (bn_sampling=standing: not)"
+    return line
 
 
 def requested_labels(module: DCGANModule, label: Any, n: int) -> torch.Tensor | None:
@@ -124,12 +134,15 @@ def write_samples(
     rows = labels is not None and label == "all" and n >= module.num_classes
     per_class = min(n // module.num_classes, 16) if rows else None  # a row per class
     picks = GridPicks(per_class)
-    noise_source = torch.Generator().manual_seed(seed)
+    noise_source = NoiseStream(seed, module.latent_dim)  # image i: the same noise at any n
 
     def chunks() -> Iterator[np.ndarray]:
-        for start in tqdm(range(0, n, CHUNK), desc="sampling", unit="chunk", disable=n <= CHUNK):
-            size = min(CHUNK, n - start)
-            noise = torch.randn(size, module.latent_dim, generator=noise_source)  # (b, Z)
+        sizes = balanced_chunks(n, CHUNK)  # bn_sampling=batch: no chunk of one image
+        starts = np.cumsum([0, *sizes[:-1]]).tolist()
+        progress = tqdm(zip(starts, sizes, strict=True), desc="sampling", unit="chunk",
+                        total=len(sizes), disable=len(sizes) == 1)  # fmt: skip
+        for start, size in progress:
+            noise = noise_source.take(size)  # (b, Z)
             chunk_labels = labels[start : start + size] if labels is not None else None
             images = to_uint8(module.sample(noise, chunk_labels))  # (b, C, H, W)
             picks.add(images, chunk_labels)
@@ -183,10 +196,7 @@ def hydra_main(cfg: DictConfig) -> None:
         raise UserError(f"checkpoint={cfg.checkpoint!r}: choose best or last")
     (ckpt,) = find_checkpoints(Path(cfg.ckpt_path), cfg.checkpoint, single=True)
     module = load_module(ckpt, cfg.bn_sampling, cfg.generator).eval()
-    print(
-        f"sampling {ckpt} ({'EMA' if module.use_ema else 'raw'} generator, "
-        f"BatchNorm {module.hparams['bn_sampling']} statistics)"
-    )
+    print(sampling_line(ckpt, module))
     if cfg.mode == "interpolate":
         label = cfg.get("label")  # conditional: null or all walk row p in class p mod C
         one_class = None

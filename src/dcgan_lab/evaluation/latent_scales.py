@@ -18,7 +18,7 @@ import torch
 
 from dcgan_lab.errors import UserError
 from dcgan_lab.metrics.quality import SampleQuality
-from dcgan_lab.training.sampling import Sampler
+from dcgan_lab.models.sampling import Sampler
 
 
 def check_scales(scales: Any) -> list[float]:

@@ -13,7 +13,7 @@ import torch
 from dcgan_lab.errors import UserError
 from dcgan_lab.metrics.frechet import frechet_distance
 from dcgan_lab.metrics.quality import SampleQuality, fixed_inputs
-from dcgan_lab.training.sampling import Sampler
+from dcgan_lab.models.sampling import Sampler
 
 
 @torch.no_grad()

@@ -14,7 +14,7 @@ import torch
 from dcgan_lab.errors import UserError
 from dcgan_lab.images import save_grid, to_uint8
 from dcgan_lab.models.checks import require_int
-from dcgan_lab.training.sampling import Sampler
+from dcgan_lab.models.sampling import Sampler
 
 
 def slerp(start: torch.Tensor, end: torch.Tensor, steps: int) -> torch.Tensor:

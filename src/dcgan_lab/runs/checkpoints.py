@@ -19,6 +19,10 @@ OLD_NETWORK_KEYS = (
     "latent_dim", "width", "g_width", "d_width", "dropout", "channels", "image_size",
     "spectral_norm", "fused_upsample",
 )  # fmt: skip
+# Where a checkpoint keeps the standing BatchNorm statistics of its generators (by name:
+# generator, generator_ema); present, if empty, in every checkpoint written since
+# ``bn_sampling=standing`` became the default.
+STANDING_KEY = "standing_statistics"
 # State a checkpoint may lack (written before the feature existed, or with it off).
 OPTIONAL_PREFIXES = ("fid_best", "use_ema", "generator_ema.")
 
@@ -49,9 +53,16 @@ def fill_optional_state(
 
 
 def upgrade_checkpoint(checkpoint: dict[str, Any]) -> dict[str, Any]:
-    """Give a checkpoint of the first layout (one built-in architecture, its sizes as flat
-    hyperparameters) the network nodes of today's; its weights already have today's names."""
+    """Bring an older checkpoint's settings to today's layout.
+
+    One written while ``bn_sampling=batch`` was the default samples on standing statistics,
+    as a new run does (batch statistics made each image depend on its batch-mates). One of
+    the first layout (one built-in architecture, its sizes as flat hyperparameters) gets
+    the network nodes of today's; its weights already have today's names."""
     saved = checkpoint.setdefault("hyper_parameters", {})
+    old_default = isinstance(saved, dict) and saved.get("bn_sampling", "batch") == "batch"
+    if old_default and STANDING_KEY not in checkpoint:
+        saved["bn_sampling"] = "standing"
     if not isinstance(saved, dict) or "generator" in saved or "latent_dim" not in saved:
         return checkpoint
     old = {key: saved.pop(key) for key in OLD_NETWORK_KEYS if key in saved}

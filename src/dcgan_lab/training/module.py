@@ -21,7 +21,15 @@ from torch.optim import Optimizer
 from dcgan_lab.errors import ArgumentError, TrainingDiverged, UserError
 from dcgan_lab.metrics.quality import SampleQuality
 from dcgan_lab.models.base import Discriminator, Generator, from_spec
+from dcgan_lab.models.sampling import (
+    STANDING,
+    Sampler,
+    StandingStatistics,
+    generate,
+    require_bn_mode,
+)
 from dcgan_lab.runs.checkpoints import (
+    STANDING_KEY,
     fill_optional_state,
     fold_norm_biases,
     require_same_architecture,
@@ -31,7 +39,6 @@ from dcgan_lab.runs.time_budget import budget_timer
 from dcgan_lab.training.augment import DiffAugment
 from dcgan_lab.training.ema import ema_of
 from dcgan_lab.training.losses import GANLoss, gradient_penalty, loss_spec, r1_penalty
-from dcgan_lab.training.sampling import Sampler, generate, require_bn_mode
 
 OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], Optimizer]
 Batch = tuple[torch.Tensor, torch.Tensor]  # images (B, C, H, W) in [-1, 1], labels (B,)
@@ -72,7 +79,7 @@ class DCGANModule(pl.LightningModule):
         ema_decay: float = 0.0,
         ema_warmup: int = 0,
         ema_span: float = 0.0,
-        bn_sampling: str = "batch",
+        bn_sampling: str = "standing",
         step: str = "joint",
         score_raw: str = "always",
     ) -> None:
@@ -281,6 +288,19 @@ class DCGANModule(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self._raise_if_diverged()  # before anything is written
+        # The statistics standing-mode sampling used for these weights, so that a checkpoint
+        # samples as the run scored it; the key marks checkpoints that know this mode.
+        checkpoint[STANDING_KEY] = {
+            name: STANDING.get(net).to_state()
+            for name, net in self._generators().items()
+            if self.hparams["bn_sampling"] == "standing"
+        }
+
+    def _generators(self) -> dict[str, nn.Module]:
+        nets = {"generator": self.generator}
+        if self.generator_ema is not None:
+            nets["generator_ema"] = self.generator_ema.module
+        return nets
 
     def on_train_epoch_end(self) -> None:
         # Runs before the checkpoint callbacks: a non-finite weight is never saved.
@@ -367,7 +387,11 @@ class DCGANModule(pl.LightningModule):
         # val/d_real shows D memorising the (small) training set.
         real, labels = batch
         cond = labels if self.num_classes else None
-        fake = self.sample(torch.randn(real.shape[0], self.latent_dim, device=self.device), cond)
+        # At least two fakes: bn_sampling=batch cannot draw one alone (a last held-out batch
+        # of one image); their mean logit is all that is logged.
+        n = max(real.shape[0], 2)
+        noise = torch.randn(n, self.latent_dim, device=self.device)
+        fake = self.sample(noise, None if cond is None else cond.repeat(2)[:n])
         self.log_dict(
             {
                 "val/d_real": torch.sigmoid(self.discriminator(real, cond)).mean(),
@@ -383,6 +407,10 @@ class DCGANModule(pl.LightningModule):
         fold_norm_biases(checkpoint, self.generator)
         require_same_architecture(checkpoint, self.hparams, self.state_dict())
         fill_optional_state(checkpoint["state_dict"], self.state_dict())
+        nets = self._generators()
+        for name, state in (checkpoint.get(STANDING_KEY) or {}).items():
+            if name in nets:  # used once the weights load and match its fingerprint
+                STANDING.put(nets[name], StandingStatistics.from_state(state))
 
     def _progress(self) -> float:
         """The share of the run done (0..1): by epochs (or max_steps) or by the time budget
@@ -439,18 +467,21 @@ class DCGANModule(pl.LightningModule):
             self._sampler(ema), self.latent_dim, self.device, self.num_classes
         )
 
-    def _sampler(self, ema: bool) -> Sampler:
+    def _sampler(self, ema: bool, bn: str | None = None) -> Sampler:
         generator = self.generator_ema.module if ema and self.generator_ema else self.generator
-        bn = self.hparams["bn_sampling"]
-        return lambda noise, labels=None: generate(generator, noise, labels, bn)
+        mode = bn or self.hparams["bn_sampling"]
+        return lambda noise, labels=None: generate(generator, noise, labels, mode)
 
-    def sample(self, noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def sample(
+        self, noise: torch.Tensor, labels: torch.Tensor | None = None, bn: str | None = None
+    ) -> torch.Tensor:
         """noise (N, latent_dim) [, labels (N,)] -> images (N, C, H, W) in [-1, 1].
 
         From the EMA generator while it scores better (``use_ema``), else the raw one, with
-        BatchNorm statistics as ``bn_sampling`` says. The model's state is unchanged.
+        BatchNorm statistics as ``bn`` (default: ``bn_sampling``) says. The model's state is
+        unchanged.
         """
-        return self._sampler(ema=bool(self.use_ema))(noise, labels)
+        return self._sampler(bool(self.use_ema), bn)(noise, labels)
 
 
 @contextmanager
