@@ -248,8 +248,8 @@ class SampleQuality:
         """Generate ``n_fake`` images from fixed noise (same every call) and score them.
 
         ``generate(noise)``, or ``generate(noise, labels)`` with an equal share of each of
-        ``num_classes`` classes. The noise is drawn in batches of ``batch_size`` (BatchNorm
-        uses batch statistics, so the batches matter); under DDP each rank generates its
+        ``num_classes`` classes. The noise is drawn in batches of ``batch_size`` (they matter
+        only to a generator sampling on batch statistics); under DDP each rank generates its
         contiguous share.
         """
         noise, labels = fixed_inputs(self.n_fake, latent_dim, num_classes, self.seed)
