@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import shutil
 import struct
 import sys
 from pathlib import Path
@@ -89,7 +90,31 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         cwd=root,
     )
     assert earlier.returncode == 0, earlier.stderr[-2000:]
+    tamper_with_copies(earlier_run(root), root)
     return root
+
+
+# A copy of the earlier run whose recorded overrides were edited to call something; each
+# would truncate the earlier run's config.yaml if replayed (the table checks that it is not).
+TAMPERED_OVERRIDES = {
+    "tampered_open": ["+callbacks.evil._target_=builtins.open", "+callbacks.evil.file={victim}",
+                      "+callbacks.evil.mode=w"],
+    "tampered_node": ["+callbacks.evil={_target_:shutil.copyfile,src:/dev/null,dst:'{victim}'}"],
+    "tampered_reach": ["+callbacks.evil._target_=dcgan_lab.runs.resume.os.truncate",
+                       "+callbacks.evil.path={victim}", "+callbacks.evil.length=0"],
+    "tampered_hydra": ["+hydra.callbacks.evil._target_=builtins.open",
+                       "+hydra.callbacks.evil.file={victim}"],
+}  # fmt: skip
+
+
+def tamper_with_copies(run: Path, root: Path) -> None:
+    victim = str(run / "config.yaml")
+    for name, extra in TAMPERED_OVERRIDES.items():
+        copy = root / name
+        shutil.copytree(run, copy)
+        overrides = copy / ".hydra" / "overrides.yaml"
+        lines = [line.replace("{victim}", victim) for line in extra]
+        overrides.write_text(overrides.read_text() + "".join(f"- {line!r}\n" for line in lines))
 
 
 @pytest.fixture
@@ -316,6 +341,17 @@ BAD_TRAIN_INPUTS = [
     (["ckpt_path={tmp}/state_text.ckpt"], "its state_dict is a dict, not tensors by name"),
     (["ckpt_path={tmp}/settings_list.ckpt"], "its hyper_parameters are a list, not settings"),
     (["ckpt_path={tmp}/pickled.ckpt"], "holds Python objects besides tensors"),
+    # a run folder edited to call something on resume (replayed overrides)
+    (["ckpt_path={tmp}/tampered_open/checkpoints/last.ckpt"], "names builtins.open to build"),
+    (["ckpt_path={tmp}/tampered_node/checkpoints/last.ckpt"], "names shutil.copyfile to build"),
+    (
+        ["ckpt_path={tmp}/tampered_reach/checkpoints/last.ckpt"],
+        "names dcgan_lab.runs.resume.os.truncate to build",
+    ),
+    (
+        ["ckpt_path={tmp}/tampered_hydra/checkpoints/last.ckpt"],
+        "sets hydra.callbacks.evil._target_",
+    ),
     # resuming the earlier run (width=narrow) with a wider net, or a bad value
     (["ckpt_path=last", "width=base"], "different architecture (model.generator.width=32 (now 64)"),
     (["ckpt_path=last", "seed=-3"], "seed=-3 must be an integer >= 0"),

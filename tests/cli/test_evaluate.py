@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 from PIL import Image
 
 from dcgan_lab.cli import evaluate
 from dcgan_lab.data.sources import RandomImages
 from dcgan_lab.evaluation.image_files import read_images
-from tests.cli.test_errors import run_main, the_one_error_line
+from tests.cli.test_errors import run_main, save_checkpoint, the_one_error_line
 from tests.conftest import run_cli
 
 FAST = [
@@ -77,6 +78,16 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     np.savez(tmp_path / "text.npz", images=np.full((10, 28, 28), "a"))
     (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not really a zip")
     (tmp_path / "empty").mkdir()
+    (tmp_path / "victim.txt").write_text("keep me")
+    for name, target in (("tampered_open", "builtins.open"),
+                         ("tampered_reach", "dcgan_lab.runs.resume.os.truncate")):  # fmt: skip
+        run = tmp_path / name
+        (run / "checkpoints").mkdir(parents=True)
+        save_checkpoint(run / "checkpoints" / "last.ckpt")
+        data = {"_target_": "dcgan_lab.data.ImageDataModule", "name": "random",
+                "source": {"_target_": target, "file": str(tmp_path / "victim.txt"), "mode": "w",
+                           "path": str(tmp_path / "victim.txt"), "length": 0}}  # fmt: skip
+        OmegaConf.save({"data": data}, run / "config.yaml")
     return tmp_path
 
 
@@ -100,6 +111,9 @@ BAD_EVAL_INPUTS = [
     (["samples={tmp}/good.npz", "data=random", "latent_scales=[]"], "latent_scales=[]: give"),
     (["samples={tmp}/good.npz", "data=random", "latent_scales=[a]"], "latent_scales=['a']: give"),
     (["samples={tmp}/good.npz", "data=random", "metrics.fid_infinity=2"], "fid_infinity=2: use"),
+    # a run folder whose config.yaml was edited to call something
+    (["ckpt_path={tmp}/tampered_open"], "config.yaml names builtins.open to build"),
+    (["ckpt_path={tmp}/tampered_reach"], "names dcgan_lab.runs.resume.os.truncate to build"),
 ]
 
 
@@ -110,4 +124,5 @@ def test_bad_eval_input_gives_one_line_and_exit_2(
     args = [a.replace("{tmp}", str(in_tmp)) for a in args]
     code = run_main(evaluate, [*args, f"paths.cache_dir={in_tmp / 'cache'}"], monkeypatch)
     the_one_error_line(code, capsys, "dcgan-eval", message.replace("{tmp}", str(in_tmp)))
+    assert (in_tmp / "victim.txt").read_text() == "keep me"
     assert not (in_tmp / "cache").exists()  # refused before any extractor was trained

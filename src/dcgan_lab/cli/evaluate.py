@@ -25,6 +25,7 @@ from dcgan_lab.metrics.conditional import conditional_scores
 from dcgan_lab.metrics.quality import SampleQuality
 from dcgan_lab.runs.checkpoints import find_checkpoints
 from dcgan_lab.runs.run_dir import RunDir
+from dcgan_lab.targets import require_buildable
 from dcgan_lab.training.module import DCGANModule
 
 COLUMNS = [
@@ -53,7 +54,9 @@ def run_data(ckpt: Path) -> ImageDataModule:
     config = run.config if run is not None else ckpt.parent / "config.yaml"
     if not config.is_file():
         raise UserError(f"{config} not found: dcgan-eval reads the run's data from it")
-    return hydra.utils.instantiate(OmegaConf.load(config).data)
+    node = OmegaConf.load(config).data
+    require_buildable(OmegaConf.to_container(node), str(config))
+    return hydra.utils.instantiate(node)
 
 
 def real_floor(quality: SampleQuality, data: ImageDataModule) -> dict[str, Any]:

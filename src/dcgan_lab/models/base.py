@@ -20,6 +20,7 @@ from torch import nn
 
 from dcgan_lab.errors import UserError
 from dcgan_lab.models.checks import require_positive_int
+from dcgan_lab.targets import require_buildable
 
 
 def target_of(cls: type) -> str:
@@ -32,15 +33,16 @@ T = TypeVar("T")
 def from_spec(spec: object, kind: type[T]) -> T:
     """``spec`` as is when it is already a ``kind``; else build it from its saved node.
 
-    Only this package's classes are built, so a checkpoint cannot name an arbitrary
-    callable to run.
+    Only this package's classes are built (``targets``), so a checkpoint cannot name an
+    arbitrary callable to run.
     """
     if isinstance(spec, kind):
         return spec
     node = dict(spec) if isinstance(spec, Mapping) else {}
     target = str(node.get("_target_", ""))
-    if not target.startswith("dcgan_lab."):
-        raise UserError(f"the checkpoint names {target or 'no class'} to build; not loading it")
+    if not target:
+        raise UserError("the checkpoint names no class to build; not loading it")
+    require_buildable(node, "the checkpoint")
     import hydra  # here: the networks themselves need no Hydra
 
     built = hydra.utils.instantiate(node)

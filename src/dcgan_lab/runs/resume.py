@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
-from dcgan_lab.errors import UserError
+from dcgan_lab.errors import UserError, first_line
 from dcgan_lab.runs import lock
 from dcgan_lab.runs.run_dir import RunDir
+from dcgan_lab.targets import require_buildable
 
 RUNS_ROOT = Path("outputs/runs")  # hydra.run.dir's parent in conf/hydra/default.yaml
 
@@ -128,12 +130,34 @@ def resume_arguments(argv: list[str], runs_root: Path = RUNS_ROOT) -> list[str]:
         require_new_run_dir(target)
         return flags + overrides
     print(f"resuming the run in {run.root} from {checkpoint.name}")
-    original = [str(o) for o in OmegaConf.load(run.overrides)]
+    original = replayable_overrides(run.overrides)
     overrides = [o for o in overrides if override_key(o) != "hydra.run.dir"]
     # output_subdir=null: Hydra leaves .hydra/ alone; the job records the overrides once
     # training starts (jobs.record_resume_overrides), so a rejected resume changes nothing.
     hydra_args = [f"hydra.run.dir={quoted(run.root)}", "hydra.output_subdir=null"]
     return flags + merge_overrides(original, overrides) + hydra_args
+
+
+def replayable_overrides(path: Path) -> list[str]:
+    """A run's recorded overrides, refused in one line when they would make Hydra call
+    something: a ``hydra.*`` setting (Hydra's own callbacks, search path) or a ``_target_``
+    that is not this package's (``targets.require_buildable``)."""
+    try:
+        original = [str(o) for o in OmegaConf.load(path)]
+        parsed = OverridesParser.create().parse_overrides(original)
+    except Exception as err:
+        raise UserError(f"cannot read {path}: {first_line(err)}; restore the run's file") from None
+    for override in parsed:
+        key = override.key_or_group
+        if key == "hydra" or key.startswith(("hydra.", "hydra/")):
+            raise UserError(
+                f"{path} sets {key}, which a run's own overrides never do; not replaying it "
+                "(was the file edited?)"
+            )
+        value = override.value()
+        node = {"_target_": value} if key.rsplit(".", 1)[-1] == "_target_" else value
+        require_buildable(node, str(path))
+    return original
 
 
 def require_new_run_dir(run: RunDir | None) -> None:
