@@ -42,6 +42,39 @@ def test_an_npz_and_a_png_folder_of_the_same_images_read_alike(tmp_path: Path) -
     assert from_npz.min() == -1 and from_npz.max() == 1
 
 
+@pytest.mark.parametrize(
+    ("form", "convert"),
+    [
+        ("uint8", lambda x: x),
+        ("int64", lambda x: x.astype(np.int64)),
+        ("floats in [0, 1]", lambda x: x.astype(np.float32) / 255),
+        ("floats in [-1, 1]", lambda x: x.astype(np.float64) / 127.5 - 1),
+        ("floats in [0, 255]", lambda x: x.astype(np.float32)),
+    ],
+)
+def test_every_documented_pixel_form_reads_as_the_same_images(tmp_path: Path, form, convert):
+    images = training_discs(12)
+    np.savez(tmp_path / "theirs.npz", images=convert(images))
+    expected = read_images(_saved(tmp_path / "uint8.npz", images), 1, 28)
+    assert torch.allclose(read_images(tmp_path / "theirs.npz", 1, 28), expected, atol=1 / 127.5)
+
+
+def test_sixteen_bit_pngs_read_as_their_eight_bit_twins(tmp_path: Path) -> None:
+    grey = (np.arange(28 * 28).reshape(28, 28) % 256).astype(np.uint8)
+    for name, pixels in (("eight", grey), ("sixteen", grey.astype(np.uint16) * 257)):
+        (tmp_path / name).mkdir()
+        Image.fromarray(pixels).save(tmp_path / name / "0.png")
+        Image.fromarray(pixels).save(tmp_path / name / "1.png")
+    assert torch.equal(
+        read_images(tmp_path / "sixteen", 1, 28), read_images(tmp_path / "eight", 1, 28)
+    )
+
+
+def _saved(path: Path, images: np.ndarray) -> Path:
+    np.savez(path, images=images)
+    return path
+
+
 def test_samples_from_any_generator_are_scored_with_the_protocol(tmp_path: Path) -> None:
     np.savez(tmp_path / "theirs.npz", images=training_discs())
     out = tmp_path / "out" / "eval.json"
@@ -79,6 +112,15 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not really a zip")
     (tmp_path / "empty").mkdir()
     (tmp_path / "victim.txt").write_text("keep me")
+    floats = discs.astype(np.float32) / 255
+    for name, value in (("nan", np.nan), ("inf", np.inf), ("negative", -2.0)):
+        spoiled = floats.copy()
+        spoiled[3, 5, 5] = value  # one bad pixel
+        np.savez(tmp_path / f"{name}.npz", images=spoiled)
+    np.savez(tmp_path / "int_wide.npz", images=discs.astype(np.int32) * 3)
+    np.savez(tmp_path / "bools.npz", images=discs > 0)
+    (tmp_path / "bomb").mkdir()  # 20000 x 20000 pixels in a few hundred kB
+    Image.new("L", (20000, 20000)).save(tmp_path / "bomb" / "big.png")
     for name, target in (("tampered_open", "builtins.open"),
                          ("tampered_reach", "dcgan_lab.runs.resume.os.truncate")):  # fmt: skip
         run = tmp_path / name
@@ -100,8 +142,14 @@ BAD_EVAL_INPUTS = [
     (["samples={tmp}/two.npz", "data=random"], "holds a, b: name the images 'images'"),
     (["samples={tmp}/small.npz", "data=random"], "images of shape (10, 20, 20), but the dataset"),
     (["samples={tmp}/one.npz", "data=random"], "with N >= 2"),
-    (["samples={tmp}/wide.npz", "data=random"], "pixel values must be in 0..255"),
-    (["samples={tmp}/text.npz", "data=random"], "pixel values must be in 0..255"),
+    (["samples={tmp}/wide.npz", "data=random"], "float pixel values in [0, 510]: give floats"),
+    (["samples={tmp}/text.npz", "data=random"], "pixel values must be numbers, not <U1"),
+    (["samples={tmp}/nan.npz", "data=random"], "holds NaN or infinite pixel values"),
+    (["samples={tmp}/inf.npz", "data=random"], "holds NaN or infinite pixel values"),
+    (["samples={tmp}/negative.npz", "data=random"], "float pixel values in [-2, 1]: give"),
+    (["samples={tmp}/int_wide.npz", "data=random"], "pixel values must be in 0..255 (uint8)"),
+    (["samples={tmp}/bools.npz", "data=random"], "pixel values must be numbers, not bool"),
+    (["samples={tmp}/bomb", "data=random"], "pixels (a decompression bomb?); resize it"),
     (["samples={tmp}/empty", "data=random"], "no PNG or JPEG images in {tmp}/empty"),
     (["samples={tmp}/good.npz", "data=random", "copies=-1"], "copies=-1: rows of the copies"),
     (["samples={tmp}/good.npz", "data=random", "copies=x"], "copies='x': rows of the copies"),

@@ -62,14 +62,32 @@ def content_key(root: Path, files: list[Path], channels: int, size: int) -> str:
 
 
 def decode(path: Path, channels: int, size: int) -> np.ndarray:
-    """One image file -> uint8 (size, size) or (size, size, 3): centre crop, then resize."""
+    """One image file -> uint8 (size, size) or (size, size, 3): centre crop, then resize.
+
+    16-bit greys (PNG) are scaled to 8 bits, not clipped; a picture over PIL's pixel limit
+    (a decompression bomb: a small file that unpacks to gigabytes) is refused."""
     try:
         with Image.open(path) as image:
-            picture = image.convert("L" if channels == 1 else "RGB")
+            picture = (
+                image.convert("L" if channels == 1 else "RGB")
+                if image.mode[0] != "I"
+                else (sixteen_bit_grey(image).convert("L" if channels == 1 else "RGB"))
+            )
+    except Image.DecompressionBombError:
+        raise UserError(
+            f"image {path} has over {Image.MAX_IMAGE_PIXELS:,} pixels (a decompression bomb?); "
+            "resize it or remove it"
+        ) from None
     except (OSError, UnidentifiedImageError) as err:
         raise UserError(f"cannot read image {path} ({err}); remove or replace it") from None
     fitted = ImageOps.fit(picture, (size, size), Image.Resampling.BICUBIC)
     return np.asarray(fitted, dtype=np.uint8)
+
+
+def sixteen_bit_grey(image: Image.Image) -> Image.Image:
+    """A 16-bit (``I;16``) or 32-bit integer grey image as 8-bit ``L``, 0..65535 -> 0..255."""
+    values = np.asarray(image, dtype=np.float64)
+    return Image.fromarray(np.clip(np.rint(values / 257.0), 0, 255).astype(np.uint8), "L")
 
 
 @dataclass

@@ -34,8 +34,34 @@ def read_npz(path: Path) -> np.ndarray:
         raise UserError(f"cannot read {path} as an .npz ({err})") from None
 
 
+def as_uint8(array: np.ndarray, path: Path) -> np.ndarray:
+    """The pixel forms an .npz may hold, as uint8 0..255: integers in 0..255 as they are;
+    floats in [0, 1] (``x * 0.5 + 0.5``), in [-1, 1] with negatives (a tanh's output) or in
+    [0, 255] with some above 1, scaled; anything else, NaN or infinity included, refused."""
+    if np.issubdtype(array.dtype, np.bool_) or not np.issubdtype(array.dtype, np.number):
+        raise UserError(f"{path}: pixel values must be numbers, not {array.dtype}; save uint8")
+    if np.issubdtype(array.dtype, np.integer):
+        if array.size and (array.min() < 0 or array.max() > 255):
+            raise UserError(f"{path}: pixel values must be in 0..255 (uint8), as dcgan-sample "
+                            "writes")  # fmt: skip
+        return array.astype(np.uint8)
+    if not np.isfinite(array).all():
+        raise UserError(f"{path}: holds NaN or infinite pixel values; save finite images")
+    low, high = (float(array.min()), float(array.max())) if array.size else (0.0, 1.0)
+    if low >= 0.0 and high <= 1.0:
+        return np.rint(array * 255.0).astype(np.uint8)
+    if low >= -1.0 and high <= 1.0:
+        return np.rint((array + 1.0) * 127.5).astype(np.uint8)
+    if low >= 0.0 and high <= 255.0:
+        return np.rint(array).astype(np.uint8)
+    raise UserError(
+        f"{path}: float pixel values in [{low:g}, {high:g}]: give floats in [0, 1], [-1, 1] or "
+        "[0, 255], or uint8"
+    )
+
+
 def as_nchw(array: np.ndarray, channels: int, side: int, path: Path) -> torch.Tensor:
-    """(N, H, W), (N, H, W, C) or (N, C, H, W) uint8 (or floats in [0, 255]) -> (N, C, H, W)."""
+    """(N, H, W), (N, H, W, C) or (N, C, H, W) pixels (``as_uint8``) -> uint8 (N, C, H, W)."""
     given = tuple(array.shape)
     if array.ndim == 3 and channels == 1:
         array = array[:, None]
@@ -48,9 +74,7 @@ def as_nchw(array: np.ndarray, channels: int, side: int, path: Path) -> torch.Te
             f"(N, {side}, {side}{', 3' if channels == 3 else ''}) with N >= 2; "
             "sample at the dataset's size or choose its data="
         )
-    if not np.issubdtype(array.dtype, np.number) or array.min() < 0 or array.max() > 255:
-        raise UserError(f"{path}: pixel values must be in 0..255 (uint8), as dcgan-sample writes")
-    return torch.from_numpy(np.ascontiguousarray(array))
+    return torch.from_numpy(np.ascontiguousarray(as_uint8(array, path)))
 
 
 def read_images(path: str | Path, channels: int, side: int) -> torch.Tensor:
