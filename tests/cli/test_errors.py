@@ -313,7 +313,11 @@ BAD_TRAIN_INPUTS = [
     (["data=random", "data.source.n_train=1"], "random has 1 training image (the held-out"),
     (["data=random", "data.source.n_val=0"], "the held-out split has 0 images: scores need"),
     (["data=random", "data.source.n_val=1"], "the held-out split has 1 image: scores need"),
-    (["metrics.n_real=1"], "the held-out split has 1 image: scores need at least 2"),
+    (
+        ["metrics.n_real=1"],
+        "the held-out split has 1 image: scores need at least 6 (set metrics.n_real=6",
+    ),
+    (["metrics.n_real=5"], "the held-out split has 5 images: scores need at least 6"),
     # values that make no run
     (["trainer.max_epochs=0"], "trainer.max_epochs=0 trains nothing"),
     (["trainer.max_steps=0"], "trainer.max_steps=0 trains nothing"),
@@ -329,7 +333,8 @@ BAD_TRAIN_INPUTS = [
     (["metrics.every_n_epochs=0"], "metrics.every_n_epochs=0 must be an integer >= 1"),
     (["metrics.kid_subset_size=1"], "metrics.kid_subset_size=1 must be an integer >= 2"),
     (["data.source.val_fraction=1.5"], "data.source.val_fraction=1.5 must be in (0, 1)"),
-    (["metrics.n_fake=1"], "metrics.n_fake=1 must be an integer >= 2"),
+    (["metrics.n_fake=1"], "metrics.n_fake=1 must be an integer >= 6"),
+    (["metrics.n_fake=5"], "metrics.n_fake=5 must be an integer >= 6"),
     (["metrics.fid_infinity=yes"], "metrics.fid_infinity='yes': use true or false"),
     (["callbacks.sample_grid.animate=maybe"], "callbacks.sample_grid.animate='maybe': use true"),
     (["metrics.features=pixels"], "metrics.features='pixels': choose one of"),

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from dcgan_lab.data.datamodule import ImageDataModule, to_signed_unit
+from dcgan_lab.data.splits import ImageSplits
 from dcgan_lab.errors import UserError
 from dcgan_lab.metrics.classifier import FrozenView
 from dcgan_lab.metrics.extractor import Extractor, ExtractorInfo, load_or_train
 from dcgan_lab.metrics.inception import inception_space
+from dcgan_lab.metrics.manifold import MIN_POINTS
 from dcgan_lab.metrics.quality import FeatureSpace, SampleQuality, check_settings
 
 FEATURES = ("classifier", "inception")
@@ -47,6 +50,16 @@ def classifier_space(
     return space, info
 
 
+def more_held_out(splits: ImageSplits, n_real: int | None) -> str:
+    """The override that gives the scores enough held-out images: ``metrics.n_real`` when
+    it is what leaves too few, else a held-out fraction that rounds to enough."""
+    if n_real is not None and len(splits.val_images) >= MIN_POINTS:
+        return f"set metrics.n_real={MIN_POINTS} or more"
+    total = len(splits.train_images) + len(splits.val_images)
+    fraction = math.ceil(1000 * (MIN_POINTS - 0.5) / max(total, 1)) / 1000  # rounds to enough
+    return f"add data.source.val_fraction={fraction:g}" if fraction < 1 else "add images"
+
+
 def build_sample_quality(
     data: ImageDataModule,
     features: str = "classifier",
@@ -66,13 +79,12 @@ def build_sample_quality(
     check_settings(n_fake, every_n_epochs, kid_subsets, kid_subset_size)
     if not isinstance(fid_infinity, bool):
         raise UserError(f"metrics.fid_infinity={fid_infinity!r}: use true or false")
-    held_out = len(data.loaded().val_images[:n_real])
-    if held_out < 2:  # FID's covariance needs two images; checked before any extractor trains
-        raise UserError(
-            f"the held-out split has {held_out} image{'s' * (held_out != 1)}: scores need at "
-            "least 2 (raise data.source.val_fraction or metrics.n_real), or train without "
-            "them: metrics=none"
-        )
+    splits = data.loaded()
+    held_out = len(splits.val_images[:n_real])
+    if held_out < MIN_POINTS:  # nearest-neighbour scores; checked before any extractor trains
+        raise UserError(f"the held-out split has {held_out} image{'s' * (held_out != 1)}: "
+                        f"scores need at least {MIN_POINTS} ({more_held_out(splits, n_real)}), "
+                        "or train without them: metrics=none")  # fmt: skip
     info = None
     if features == "classifier":
         space, info = classifier_space(data, cache_dir, extractor_steps)

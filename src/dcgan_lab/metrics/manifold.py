@@ -17,6 +17,10 @@ from __future__ import annotations
 import torch
 
 BLOCK = 1024  # rows of the distance matrix held at once: BLOCK x N floats
+K_PRECISION_RECALL, K_DENSITY_COVERAGE = 3, 5
+# The fewest points of either set the scores are defined for: a k-th nearest neighbour
+# needs k others.
+MIN_POINTS = K_DENSITY_COVERAGE + 1
 
 
 def kth_neighbour_radii(points: torch.Tensor, k: int, block: int = BLOCK) -> torch.Tensor:
@@ -34,8 +38,8 @@ def kth_neighbour_radii(points: torch.Tensor, k: int, block: int = BLOCK) -> tor
 def precision_recall_density_coverage(
     real: torch.Tensor,
     fake: torch.Tensor,
-    k_precision_recall: int = 3,
-    k_density_coverage: int = 5,
+    k_precision_recall: int = K_PRECISION_RECALL,
+    k_density_coverage: int = K_DENSITY_COVERAGE,
     block: int = BLOCK,
 ) -> dict[str, float]:
     """The four scores of ``fake`` (M, F) against ``real`` (N, F), in float64."""

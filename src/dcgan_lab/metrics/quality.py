@@ -23,7 +23,7 @@ from torchmetrics.image.kid import KernelInceptionDistance
 from dcgan_lab.errors import UserError
 from dcgan_lab.metrics.frechet import fid_infinity, frechet_distance
 from dcgan_lab.metrics.generated_set import GeneratedSet
-from dcgan_lab.metrics.manifold import precision_recall_density_coverage
+from dcgan_lab.metrics.manifold import MIN_POINTS, precision_recall_density_coverage
 from dcgan_lab.metrics.memorisation import TrainingNeighbours, pixel_vectors
 from dcgan_lab.metrics.modes import class_coverage
 from dcgan_lab.models.checks import require_int
@@ -274,7 +274,7 @@ def check_settings(
 ) -> None:
     """The ``metrics.*`` counts, checked before anything (the extractor) is trained."""
     for key, value, minimum, example in (
-        ("n_fake", n_fake, 2, 1000),
+        ("n_fake", n_fake, MIN_POINTS, 1000),
         ("every_n_epochs", every_n_epochs, 1, 1),
         ("kid_subsets", kid_subsets, 1, 50),
         ("kid_subset_size", kid_subset_size, 2, 500),
