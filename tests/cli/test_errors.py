@@ -338,6 +338,10 @@ BAD_TRAIN_INPUTS = [
     (["metrics.fid_infinity=yes"], "metrics.fid_infinity='yes': use true or false"),
     (["callbacks.sample_grid.animate=maybe"], "callbacks.sample_grid.animate='maybe': use true"),
     (["metrics.features=pixels"], "metrics.features='pixels': choose one of"),
+    # W&B names, checked before the run folder is written
+    (["logger=wandb", "logger.wandb.project='a/b'"], "logger.wandb.project='a/b': a W&B project"),
+    (["logger=wandb", "logger.wandb.project=''"], "logger.wandb.project='': a W&B project name"),
+    (["logger=wandb", "logger.wandb.entity='me:you'"], "contains ':'"),
     # checkpoints
     (["ckpt_path={tmp}/nope.ckpt"], "checkpoint {tmp}/nope.ckpt not found"),
     (["ckpt_path={tmp}/corrupt.ckpt"], "cannot load checkpoint {tmp}/corrupt.ckpt"),

@@ -14,6 +14,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from pytorch_lightning.loggers import WandbLogger
 
+from dcgan_lab.errors import UserError
 from dcgan_lab.runs.run_dir import RunDir
 from dcgan_lab.runs.run_log import say
 
@@ -126,6 +127,8 @@ def build_wandb_logger(
 
     Unset ``name`` and ``group`` come from Hydra (``hydra_identity``).
     """
+    for key in ("project", "entity"):
+        require_wandb_name(key, kwargs.get(key))
     mode, reason = choose_wandb_mode(dict(os.environ), offline)
     if mode == "offline":
         say(f"W&B: offline ({reason}); upload later with `wandb sync <run dir>/wandb/offline-*`")
@@ -141,6 +144,24 @@ def build_wandb_logger(
     return ProjectWandbLogger(
         mode=mode, name=name or default_name, group=group or default_group, **kwargs
     )
+
+
+NAME_FORBIDDEN = "/\\#?%:"  # W&B refuses these in project and entity names
+
+
+def require_wandb_name(key: str, value: Any) -> None:
+    """W&B's own rules for a project or entity name, checked before the run folder is
+    written (W&B itself checks at its first log, with a traceback)."""
+    if value is None and key == "entity":
+        return
+    text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    bad = [c for c in NAME_FORBIDDEN if c in text]
+    if not text or len(text) > 128 or bad:
+        why = f"contains {bad[0]!r}" if bad else "must be 1 to 128 characters"
+        raise UserError(
+            f"logger.wandb.{key}={value!r}: a W&B {key} name {why} and cannot hold any of "
+            f"{NAME_FORBIDDEN} (e.g. logger.wandb.{key}=dcgan-lab)"
+        )
 
 
 def previous_run_id(save_dir: Path) -> str | None:
