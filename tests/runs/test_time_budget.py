@@ -20,6 +20,26 @@ def test_the_cpu_default_caps_a_run_at_ten_minutes(
     assert compose_train("trainer=gpu").trainer.get("max_time") is None
 
 
+@pytest.mark.parametrize("experiment", ["keras", "fashion"])
+def test_an_experiment_with_its_own_length_runs_all_of_it(compose_train, experiment) -> None:
+    assert compose_train(f"experiment={experiment}").trainer.max_time is None
+
+
+def test_the_end_line_counts_a_recipe_in_its_own_units(
+    compose_train: Callable[..., DictConfig], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A budget given to experiment=keras (on request) stops it in iterations, not epochs."""
+    cfg = compose_train(
+        "experiment=keras", "data=random", "logger=csv", "metrics=none",
+        "trainer.max_time=00:00:00:03", "callbacks.stop_at_iteration.iterations=100000",
+        "trainer.enable_progress_bar=false",
+    )  # fmt: skip
+    train(cfg)
+    out = capsys.readouterr().out
+    assert "of 100000 iterations (trainer.max_time=null trains them all" in out
+    assert " epochs" not in out.split("stopped at the time budget")[1].splitlines()[0]
+
+
 def test_a_run_stopped_by_its_time_budget_scores_its_last_weights_and_says_so(
     compose_train: Callable[..., DictConfig], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -23,6 +23,7 @@ from dcgan_lab.runs import lock, sweep_outcome
 from dcgan_lab.runs.checkpoints import read_checkpoint
 from dcgan_lab.runs.interrupt import CheckpointOnInterrupt
 from dcgan_lab.runs.resume import resume_arguments
+from dcgan_lab.training.stop import StopAtIteration
 from dcgan_lab.runs.run_dir import RunDir
 from dcgan_lab.runs.run_log import RunLog, log, run_log, say
 from dcgan_lab.runs.status import is_rank_zero, run_recorded
@@ -90,10 +91,20 @@ def _train(cfg: DictConfig, on_start: Callable[[], None], lines: RunLog) -> dict
     if stopped_by_time(trainer):
         say(
             f"stopped at the time budget trainer.max_time={cfg.trainer.max_time} after "
-            f"{trainer.current_epoch} of {trainer.max_epochs} epochs (trainer.max_time=null trains "
-            "every epoch; a resume needs a larger budget)"
+            f"{run_length(trainer, callbacks)} (trainer.max_time=null trains them all; a resume "
+            "needs a larger budget)"
         )
     return final
+
+
+def run_length(trainer: pl.Trainer, callbacks: list[Any]) -> str:
+    """How far the run got, in its own units: iterations for a recipe that counts them
+    (``StopAtIteration``, experiment=keras), else epochs."""
+    stop = next((c for c in callbacks if isinstance(c, StopAtIteration)), None)
+    if stop is not None:
+        done = trainer.fit_loop.epoch_loop.total_batch_idx + 1
+        return f"{done} of {stop.iterations} iterations"
+    return f"{trainer.current_epoch} of {trainer.max_epochs} epochs"
 
 
 def stopped_by_time(trainer: pl.Trainer) -> bool:
