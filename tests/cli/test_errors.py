@@ -444,6 +444,8 @@ def test_the_table_covers_at_least_forty_bad_inputs() -> None:
         (["mode=animate"], "mode=animate needs the run: add run=outputs/runs/<date>/<time>"),
         (["mode=animate", "run={tmp}/nowhere"], "run={tmp}/nowhere is not a folder"),
         (["mode=animate", "run={tmp}"], "no epoch_NNN.png sample grids in {tmp}/samples"),
+        (["ckpt_path={tmp}/good.ckpt", "out_dir={tmp}/good.ckpt"], "good.ckpt is a file; give a"),
+        (["ckpt_path={tmp}/good.ckpt", "out_dir={tmp}/good.ckpt/x"], "good.ckpt is not a folder"),
     ],
 )
 def test_bad_sample_input_gives_one_line_and_exit_2(
@@ -458,6 +460,7 @@ def test_bad_sample_input_gives_one_line_and_exit_2(
     args = [a.replace("{tmp}", str(workdir)) for a in args]
     code = run_main(sample, args, monkeypatch)
     the_one_error_line(code, capsys, "dcgan-sample", message.replace("{tmp}", str(workdir)))
+    assert not (workdir / "outputs").exists()  # no empty output folder left behind
 
 
 def test_console_script_exit_code_and_single_line_in_a_real_process(tmp_path: Path) -> None:

@@ -159,6 +159,9 @@ BAD_EVAL_INPUTS = [
     (["samples={tmp}/good.npz", "data=random", "latent_scales=[]"], "latent_scales=[]: give"),
     (["samples={tmp}/good.npz", "data=random", "latent_scales=[a]"], "latent_scales=['a']: give"),
     (["samples={tmp}/good.npz", "data=random", "metrics.fid_infinity=2"], "fid_infinity=2: use"),
+    # output paths, refused before any scoring
+    (["samples={tmp}/good.npz", "data=random", "out={tmp}/empty"], "out={tmp}/empty is a folder"),
+    (["samples={tmp}/good.npz", "data=random", "out={tmp}/good.npz/e.json"], "is not a folder"),
     # a run folder whose config.yaml was edited to call something
     (["ckpt_path={tmp}/tampered_open"], "config.yaml names builtins.open to build"),
     (["ckpt_path={tmp}/tampered_reach"], "names dcgan_lab.runs.resume.os.truncate to build"),
@@ -173,4 +176,5 @@ def test_bad_eval_input_gives_one_line_and_exit_2(
     code = run_main(evaluate, [*args, f"paths.cache_dir={in_tmp / 'cache'}"], monkeypatch)
     the_one_error_line(code, capsys, "dcgan-eval", message.replace("{tmp}", str(in_tmp)))
     assert (in_tmp / "victim.txt").read_text() == "keep me"
+    assert not (in_tmp / "outputs").exists()  # no empty output folder left behind
     assert not (in_tmp / "cache").exists()  # refused before any extractor was trained

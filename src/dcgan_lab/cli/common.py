@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import signal
 import sys
 from collections.abc import Callable
@@ -48,8 +49,44 @@ def exit_code(err: UserError) -> int:
     return 3 if isinstance(err, TrainingDiverged) else 2
 
 
-def exit_on_user_error(prog: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
-    """Decorate a Hydra task: in a single run, bad input exits 2 with one line.
+def require_writable(key: str, path: Path, folder: bool) -> None:
+    """Bad output paths refused before any work: ``path`` (a file, or with ``folder`` a
+    folder) must not be the other kind, and its nearest existing parent must be a
+    writable folder."""
+    if path.exists() and path.is_dir() != folder:
+        kind = "a folder" if path.is_dir() else "a file"
+        raise UserError(f"{key}={path} is {kind}; give a {'folder' if folder else 'file'} path")
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        why = "is not a folder" if not parent.is_dir() else "is not writable"
+        raise UserError(f"{key}={path}: {parent} {why}; choose another {key}")
+
+
+def discard_rejected_output() -> None:
+    """A rejected call leaves no folder behind: Hydra's output folder, when it holds only
+    Hydra's own record (``.hydra/``, the job log), is removed, then the parents that this
+    left empty (the date folder, ``outputs/<tool>``, ``outputs``), never the working folder."""
+    hydra_cfg = HydraConfig.get()
+    out = Path(hydra_cfg.runtime.output_dir)
+    if not out.is_dir() or out.resolve() == Path.cwd().resolve():
+        return
+    hydras_own = {hydra_cfg.output_subdir, f"{hydra_cfg.job.name}.log"}
+    if any(entry.name not in hydras_own for entry in out.iterdir()):
+        return
+    shutil.rmtree(out, ignore_errors=True)
+    for parent in list(out.parents)[:3]:  # <date>/, outputs/<tool>/, outputs/
+        if parent.resolve() == Path.cwd().resolve() or any(parent.iterdir()):
+            break
+        parent.rmdir()
+
+
+def exit_on_user_error(
+    prog: str, discard_output: bool = False
+) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Decorate a Hydra task: in a single run, bad input exits 2 with one line (and with
+    ``discard_output``, leaves no empty output folder).
 
     In a multirun the error is re-raised so Hydra marks that job failed and the
     sweep goes on.
@@ -64,6 +101,8 @@ def exit_on_user_error(prog: str) -> Callable[[Callable[..., T]], Callable[..., 
                 found = user_error_in(err)
                 if HydraConfig.get().mode != RunMode.RUN:
                     raise
+                if discard_output:
+                    discard_rejected_output()
                 if found is not None:
                     fail(prog, str(found), exit_code(found))
                 if isinstance(err, HydraException):  # a library's error from instantiate

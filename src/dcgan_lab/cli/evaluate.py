@@ -13,7 +13,12 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from dcgan_lab.cli.common import config_dir, exit_on_user_error, run_with_clear_errors
+from dcgan_lab.cli.common import (
+    config_dir,
+    exit_on_user_error,
+    require_writable,
+    run_with_clear_errors,
+)
 from dcgan_lab.cli.sample import load_module
 from dcgan_lab.data.datamodule import ImageDataModule, to_signed_unit
 from dcgan_lab.errors import UserError
@@ -222,9 +227,10 @@ def fmt(value: Any) -> str:
 
 
 @hydra.main(config_path=config_dir(), config_name="eval", version_base="1.3")
-@exit_on_user_error("dcgan-eval")
+@exit_on_user_error("dcgan-eval", discard_output=True)
 def hydra_main(cfg: DictConfig) -> None:
     out = Path(cfg.out)
+    require_writable("out", out, folder=False)  # before any work
     cache: dict[str, Scorer] = {}
     if isinstance(cfg.copies, bool) or not isinstance(cfg.copies, int) or not 0 <= cfg.copies <= 64:
         raise UserError(f"copies={cfg.copies!r}: rows of the copies picture, 0..64 (0: none)")

@@ -15,7 +15,12 @@ import torch
 from omegaconf import DictConfig
 from tqdm import tqdm
 
-from dcgan_lab.cli.common import config_dir, exit_on_user_error, run_with_clear_errors
+from dcgan_lab.cli.common import (
+    config_dir,
+    exit_on_user_error,
+    require_writable,
+    run_with_clear_errors,
+)
 from dcgan_lab.errors import UserError, first_line
 from dcgan_lab.images import save_grid, to_uint8
 from dcgan_lab.models.sampling import NoiseStream, balanced_chunks, require_bn_mode
@@ -183,8 +188,10 @@ MODES = ("sample", "interpolate", "animate")
 
 
 @hydra.main(config_path=config_dir(), config_name="sample", version_base="1.3")
-@exit_on_user_error("dcgan-sample")
+@exit_on_user_error("dcgan-sample", discard_output=True)
 def hydra_main(cfg: DictConfig) -> None:
+    if cfg.mode != "animate":
+        require_writable("out_dir", Path(cfg.out_dir), folder=True)  # before any work
     if cfg.mode not in MODES:
         raise UserError(f"mode={cfg.mode!r}: choose one of {', '.join(MODES)}")
     if cfg.mode == "animate":
