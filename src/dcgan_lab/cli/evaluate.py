@@ -53,14 +53,23 @@ COLUMNS = [
 BY_CONSTRUCTION = ("memorisation_ratio", "copy_rate")  # the floor scores training images
 
 
-def run_data(ckpt: Path) -> ImageDataModule:
-    """The datamodule the checkpoint's run trained on (from its resolved config.yaml)."""
+def run_data(ckpt: Path, data_root: str | None = None) -> ImageDataModule:
+    """The datamodule the checkpoint's run trained on (from its resolved config.yaml);
+    ``data_root``: where the run's data folder is now, if it moved."""
     run = RunDir.of_checkpoint(ckpt)
     config = run.config if run is not None else ckpt.parent / "config.yaml"
     if not config.is_file():
         raise UserError(f"{config} not found: dcgan-eval reads the run's data from it")
     node = OmegaConf.load(config).data
     require_buildable(OmegaConf.to_container(node), str(config))
+    root = (node.get("source") or {}).get("root")
+    if root is not None and data_root is not None:
+        node.source.root = root = data_root
+    if root is not None and not Path(root).expanduser().exists():
+        raise UserError(
+            f"the data folder {root} that {config} names is not there: if it moved, add "
+            "data_root=<where it is now>"
+        )
     return hydra.utils.instantiate(node)
 
 
@@ -137,7 +146,7 @@ def slug(path: Path) -> str:
 def evaluate(
     ckpt: Path, cfg: DictConfig, cache: dict[str, Scorer], out_dir: Path, scales: list[float]
 ) -> dict[str, Any]:
-    data = run_data(ckpt)
+    data = run_data(ckpt, cfg.get("data_root"))
     quality, info, floor = scorer_for(data, cfg.metrics, cache)
     module = load_module(ckpt, cfg.bn_sampling, cfg.generator).eval()
     device = torch.device("cpu")

@@ -23,12 +23,12 @@ from dcgan_lab.runs import lock, sweep_outcome
 from dcgan_lab.runs.checkpoints import read_checkpoint
 from dcgan_lab.runs.interrupt import CheckpointOnInterrupt
 from dcgan_lab.runs.resume import resume_arguments
-from dcgan_lab.training.stop import StopAtIteration
 from dcgan_lab.runs.run_dir import RunDir
 from dcgan_lab.runs.run_log import RunLog, log, run_log, say
 from dcgan_lab.runs.status import is_rank_zero, run_recorded
 from dcgan_lab.runs.time_budget import budget_timer
 from dcgan_lab.training.precision import emulated_bf16_notice, native_bf16_cpu
+from dcgan_lab.training.stop import StopAtIteration
 
 
 def instantiate_each(nodes: DictConfig | None) -> list[Any]:
@@ -148,6 +148,11 @@ def follow_data(cfg: DictConfig, datamodule: ImageDataModule) -> None:
         cfg.data.channels = datamodule.channels
         cfg.data.image_size = datamodule.image_size
         cfg.data.num_classes = datamodule.num_classes
+    if not datamodule.num_classes and (cfg.model.get("loss") or {}).get("ac_weight"):
+        raise UserError(
+            f"loss=acgan classifies the data's labels, and {datamodule.name} has none (an "
+            "image folder gets them from one subfolder per class): use loss=bce"
+        )
 
 
 @hydra.main(config_path=config_dir(), config_name="train", version_base="1.3")

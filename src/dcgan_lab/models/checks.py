@@ -41,12 +41,19 @@ def require_non_negative(name: str, value: object, example: float = 1.0) -> floa
     return float(value)
 
 
-def require_divisible(name: str, value: object, divisor: int, example: int) -> int:
-    require_positive_int(name, value, example)
+# A network's image side follows data.image_size (conf/model/*.yaml): advise that key, since
+# setting one network's side alone leaves the other network and the data disagreeing.
+SIDE_ADVICE = "set data.image_size={example} (the data are resized, both networks follow it)"
+
+
+def require_image_side(value: object, divisor: int, example: int) -> int:
+    """An image side divisible by ``divisor``, else an error that advises data.image_size."""
+    require_positive_int("image_size", value, example)
     assert isinstance(value, int)
     if value % divisor:
+        advice = SIDE_ADVICE.format(example=example)
         raise ArgumentError(
-            name, f"{{name}}={value} must be divisible by {divisor} (e.g. {{name}}={example})"
+            "image_size", f"{{name}}={value} must be divisible by {divisor}: {advice}"
         )
     return value
 
@@ -58,7 +65,7 @@ def require_power_of_two_times_four(name: str, value: object, example: int = 32)
     if value < 8 or value & (value - 1):
         raise ArgumentError(
             name,
-            f"{{name}}={value}: these networks need a power of two >= 8 "
-            f"(e.g. {{name}}={example}; set data.image_size to resize the data)",
+            f"{{name}}={value}: these networks need a power of two >= 8: "
+            + SIDE_ADVICE.format(example=example),
         )
     return value

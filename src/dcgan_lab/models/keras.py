@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from dcgan_lab.models.base import Discriminator, Generator
-from dcgan_lab.models.checks import require_divisible, require_fraction, require_positive_int
+from dcgan_lab.models.checks import require_fraction, require_image_side, require_positive_int
 from dcgan_lab.models.conventions import INIT, batch_norm, require_conventions, strided_conv
 from dcgan_lab.models.dropout import UniformMaskDropout
 from dcgan_lab.models.upsample_conv import NearestUpsampleConv2d
@@ -58,7 +58,7 @@ class KerasGenerator(Generator):
         require_positive_int("width", width)
         require_conventions(conventions)
         # Two stride-2 stages halve the side twice, so the side must be divisible by 4.
-        side = require_divisible("image_size", image_size, 4, 28) // 4
+        side = require_image_side(image_size, 4, 28) // 4
         self.base_shape = (2 * width, side, side)
         base_features = 2 * width * side * side
         keras = conventions == "keras"
@@ -105,7 +105,7 @@ class KerasDiscriminator(Discriminator):
         require_positive_int("width", width)
         require_conventions(conventions)
         p = require_fraction("dropout", dropout)
-        side = require_divisible("image_size", image_size, 4, 28) // 4
+        side = require_image_side(image_size, 4, 28) // 4
         self.features = nn.Sequential(
             strided_conv(channels, width, 5, 2, conventions),
             nn.LeakyReLU(0.2),
