@@ -297,7 +297,7 @@ class DCGANModule(pl.LightningModule):
         }
 
     def _generators(self) -> dict[str, nn.Module]:
-        nets = {"generator": self.generator}
+        nets: dict[str, nn.Module] = {"generator": self.generator}
         if self.generator_ema is not None:
             nets["generator_ema"] = self.generator_ema.module
         return nets
