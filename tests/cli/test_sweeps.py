@@ -245,6 +245,25 @@ def test_optuna_search_finishes_and_writes_its_results(tmp_path: Path) -> None:
     assert results["best_value"] == pytest.approx(min(fids))
 
 
+@pytest.mark.slow  # 3 Optuna trials
+def test_an_optuna_search_goes_on_past_a_diverged_trial(tmp_path: Path) -> None:
+    """A diverged trial is a failed trial to Optuna; the study goes on to its last trial and
+    the sweep ends with the failed-job count, exit 1, as grid sweeps do."""
+    result = run_cli(["dcgan-train", "hparams_search=optuna", "hydra.sweeper.n_trials=3",
+                      "logger=csv", *TINY,
+                      "hydra.sweeper.params={model.g_optimizer.lr:'choice(1e30,2e-4)'}"],
+                     tmp_path)  # fmt: skip
+    assert result.returncode == 1, result.stderr[-3000:]
+    (sweep,) = sweep_dirs(tmp_path)
+    statuses = [j.status for j in read_sweep(sweep)]
+    assert len(statuses) == 3 and "diverged" in statuses and "completed" in statuses
+    last = result.stderr.strip().splitlines()[-1]
+    assert f"error: {statuses.count('diverged')} of 3 jobs failed" in last
+    assert "Traceback" not in result.stderr
+    results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
+    assert results["best_params"]["model.g_optimizer.lr"] == pytest.approx(2e-4)
+
+
 @pytest.mark.slow  # a parallel sweep; the sequential one stays
 def test_joblib_launcher_runs_jobs_in_parallel_with_their_own_wandb_config(
     tmp_path: Path,

@@ -220,3 +220,27 @@ def test_a_real_full_disk_gives_one_line_and_keeps_the_previous_checkpoint(
     )
     assert [p.name for p in target.parent.iterdir()] == ["last.ckpt"]  # no temporary file
     assert torch.equal(torch.load(target, weights_only=True)["state_dict"]["w"], torch.ones(10))
+
+
+@pytest.mark.parametrize("multirun", [True, False])
+def test_a_failed_job_returns_what_every_sweeper_accepts(tmp_path: Path, monkeypatch, multirun):
+    """In a sweep a failed job returns None (Optuna's sweeper records a failed trial; a NaN
+    made it raise) and says so in one line; alone, it raises."""
+    from omegaconf import OmegaConf
+
+    from dcgan_lab.errors import TrainingDiverged
+    from dcgan_lab.runs import status
+
+    monkeypatch.setattr(status, "in_multirun", lambda: multirun)
+    cfg = OmegaConf.create({"paths": {"output_dir": str(tmp_path)}, "optimized_metric": "x"})
+
+    def diverging(cfg, on_start):
+        on_start()
+        raise TrainingDiverged("training diverged at step 4")
+
+    if not multirun:
+        with pytest.raises(TrainingDiverged):
+            status.run_recorded(cfg, diverging)
+        return
+    assert status.run_recorded(cfg, diverging) is None
+    assert json.loads((tmp_path / "status.json").read_text())["status"] == "diverged"

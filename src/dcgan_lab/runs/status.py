@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -35,8 +34,9 @@ def run_recorded(
 ) -> float | None:
     """Run ``train(cfg, on_start)``; record 'completed', 'diverged', 'interrupted' or 'failed'.
 
-    In a multirun a failed job prints one line (its train.log has the traceback) and returns NaN (a
-    failed trial to Optuna) so the other jobs run; a single run re-raises. A resume that
+    In a multirun a failed job prints one line (its train.log has the traceback) and returns
+    None, which Optuna's sweeper records as a failed trial (a NaN made it raise while telling
+    the study) so the other jobs run; a single run re-raises. A resume that
     is rejected before training starts leaves the earlier run's status as it was.
     """
     run_dir = Path(cfg.paths.output_dir)
@@ -67,7 +67,7 @@ def run_recorded(
             raise
         # The traceback is in the job's train.log (runs/run_log.py).
         print(f"dcgan-train: job {run_dir} {status}: {message}", file=sys.stderr)
-        return math.nan
+        return None
     # A non-finite loss or weight raises TrainingDiverged during training (see above), so a
     # run that returns has completed.
     metric_name = cfg.get("optimized_metric")
