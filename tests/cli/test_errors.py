@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import pytorch_lightning as pl
 import torch
+from PIL import Image
 
 from dcgan_lab.cli import sample, train
 from tests.conftest import keras_module, run_cli
@@ -66,6 +67,8 @@ def build_bad_inputs(root: Path) -> None:
     (root / "negative_label.csv").write_text(",".join(["0"] * 784 + ["-5"]) + "\n")
     (root / "a_directory.csv").mkdir()  # unreadable as a file (root ignores chmod)
     (root / "corrupt.ckpt").write_bytes(b"this is not a checkpoint")
+    (root / "bomb").mkdir()  # 20000 x 20000 pixels in a few hundred kB
+    Image.new("L", (20000, 20000)).save(root / "bomb" / "big.png")
     torch.save({"weights": torch.ones(2)}, root / "foreign.ckpt")
     torch.save({"state_dict": [1, 2]}, root / "state_list.ckpt")
     torch.save({"state_dict": {"w": "text"}}, root / "state_text.ckpt")
@@ -338,6 +341,7 @@ BAD_TRAIN_INPUTS = [
     (["metrics.fid_infinity=yes"], "metrics.fid_infinity='yes': use true or false"),
     (["callbacks.sample_grid.animate=maybe"], "callbacks.sample_grid.animate='maybe': use true"),
     (["metrics.features=pixels"], "metrics.features='pixels': choose one of"),
+    (["data=folder", "data.source.root={tmp}/bomb"], "pixels (a decompression bomb?); resize it"),
     # W&B names, checked before the run folder is written
     (["logger=wandb", "logger.wandb.project='a/b'"], "logger.wandb.project='a/b': a W&B project"),
     (["logger=wandb", "logger.wandb.project=''"], "logger.wandb.project='': a W&B project name"),
