@@ -191,6 +191,56 @@ def test_report_marks_a_job_with_a_bad_file_unreadable(
     assert "UNREADABLE" in report.read_text()
 
 
+@pytest.mark.parametrize(
+    ("link", "reason"),
+    [
+        ("csv/metrics.csv", "unreadable: csv/metrics.csv links outside the sweep"),
+        ("status.json", "unreadable: status.json links outside the sweep"),
+        (".hydra/overrides.yaml", "unreadable: .hydra/overrides.yaml links outside the sweep"),
+        ("", "unreadable: the job folder links outside the sweep"),
+        ("samples/epoch_001.png", None),  # not copied into the report; the job stays readable
+    ],
+)
+def test_report_reads_and_copies_only_the_sweeps_own_files(
+    tmp_path: Path, link: str, reason: str | None
+) -> None:
+    sweep, elsewhere = tmp_path / "sweep", tmp_path / "elsewhere"
+    write_finished_job(sweep / "0", ["width=wide"], [300.0, 400.0])
+    write_finished_job(elsewhere, ["width=narrow"], [310.0, 150.0])  # a better job, not ours
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"\x89PNG private")
+    (elsewhere / "samples").mkdir()
+    (elsewhere / "samples" / "epoch_001.png").write_bytes(secret.read_bytes())
+    if link:
+        write_finished_job(sweep / "1", ["width=narrow"], [320.0, 350.0])
+        target = secret if link.endswith(".png") else elsewhere / link
+        (sweep / "1" / link).parent.mkdir(parents=True, exist_ok=True)
+        (sweep / "1" / link).unlink(missing_ok=True)
+        (sweep / "1" / link).symlink_to(target)
+    else:
+        (sweep / "1").symlink_to(elsewhere, target_is_directory=True)
+    jobs = {j.name: j for j in read_sweep(sweep)}
+    if reason is None:
+        assert jobs["1"].status == "completed" and jobs["1"].grid is None
+    else:
+        assert jobs["1"].status == "unreadable" and (jobs["1"].error or "") == reason
+    report = write_report(sweep)
+    copied = [p.read_bytes() for p in report.parent.iterdir() if p.suffix in (".png", ".gif")]
+    assert secret.read_bytes() not in copied
+
+
+def test_report_out_naming_a_file_gives_one_line(tmp_path: Path) -> None:
+    write_finished_job(tmp_path / "sweep" / "0", ["width=wide"], [300.0])
+    (tmp_path / "taken").write_text("mine")
+    result = run_cli(["dcgan-report", str(tmp_path / "sweep"), "--out", str(tmp_path / "taken")],
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"dcgan-report: error: --out={tmp_path / 'taken'} is a file; give a folder path"
+    ]
+    assert (tmp_path / "taken").read_text() == "mine"
+
+
 def write_finished_job(job: Path, overrides: list[str], fids: list[float]) -> None:
     (job / ".hydra").mkdir(parents=True)
     (job / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from dcgan_lab.cli.common import require_writable
 from dcgan_lab.errors import UserError
 from dcgan_lab.report.markdown import write_report
 
@@ -23,9 +24,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     try:
+        if args.out is not None:
+            require_writable("--out", args.out, folder=True)
         report = write_report(args.sweep_dir, args.out)
     except UserError as err:
         print(f"dcgan-report: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as err:
+        print(f"dcgan-report: error: cannot write {err.filename or 'the report'}: "
+              f"{err.strerror or err}; choose another --out", file=sys.stderr)  # fmt: skip
         sys.exit(2)
     print(f"wrote {report}")
 

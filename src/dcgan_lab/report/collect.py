@@ -109,8 +109,23 @@ def read_job(job_dir: Path) -> Job:
         return Job(job_dir, {}, "unreadable", error=f"unreadable: {reason}")
 
 
+def inside(path: Path, root: Path) -> bool:
+    """True when ``path`` is no link and lies in ``root`` once every link is resolved: a
+    report reads and copies only the sweep's own files."""
+    return not path.is_symlink() and path.resolve().is_relative_to(root.resolve())
+
+
+def require_inside(job_dir: Path, *paths: Path) -> None:
+    for path in paths:
+        if path.exists() and not inside(path, job_dir):
+            raise Unreadable(f"{path.relative_to(job_dir)} links outside the sweep")
+
+
 def read_job_files(job_dir: Path) -> Job:
     run = RunDir(job_dir)
+    if job_dir.is_symlink():
+        raise Unreadable("the job folder links outside the sweep")
+    require_inside(job_dir, run.metrics_csv, run.status, job_dir / ".hydra" / "overrides.yaml")
     curve, epochs, non_finite, diversity = read_metrics(run.metrics_csv)
     status, error = read_status(job_dir)
     if status is not None and not isinstance(status, str):
@@ -119,11 +134,11 @@ def read_job_files(job_dir: Path) -> Job:
         status = "running" if epochs else "pending"
     if status == "completed" and (non_finite or any(not math.isfinite(f) for _, f in curve)):
         status = "diverged"
-    grids = run.grids()
+    grids = [grid for grid in run.grids() if inside(grid, job_dir)]
     animation = run.samples / "progress.gif"
     return Job(job_dir, read_overrides(job_dir), status, curve, epochs,
                grids[-1] if grids else None, error, diversity,
-               animation if animation.is_file() else None)  # fmt: skip
+               animation if animation.is_file() and inside(animation, job_dir) else None)  # fmt: skip
 
 
 def read_sweep(sweep_dir: Path) -> list[Job]:
