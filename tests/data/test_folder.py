@@ -58,10 +58,18 @@ def test_decoded_images_are_cached_by_content(classes: Path, tmp_path: Path) -> 
     ImageFolder(str(classes), image_size=8, cache_dir=str(cache)).load()  # another shape
     assert len(list((cache / "folders").glob("*.npy"))) == 2
     changed = classes / "red" / "img00.png"
-    Image.new("RGB", (40, 30), (0, 255, 0)).save(changed)
-    os.utime(changed, ns=(1, 1))  # a new modification time: a new entry
-    ImageFolder(str(classes), image_size=16, cache_dir=str(cache)).load()
-    assert len(list((cache / "folders").glob("*.npy"))) == 3
+    Image.new("RGB", (40, 30), (255, 0, 0)).save(changed, compress_level=0)  # a fixed size
+    stale = ImageFolder(str(classes), image_size=16, cache_dir=str(cache)).load()
+    before = changed.stat()
+    Image.new("RGB", (40, 30), (0, 255, 0)).save(changed, compress_level=0)
+    assert changed.stat().st_size == before.st_size  # the same size and, as `cp -p` and
+    os.utime(changed, ns=(before.st_atime_ns, before.st_mtime_ns))  # `rsync -a` leave, time
+    fresh = ImageFolder(str(classes), image_size=16, cache_dir=str(cache)).load()
+    assert len(list((cache / "folders").glob("*.npy"))) == 4  # new content: a new entry
+    assert (
+        not (fresh.train_images == stale.train_images).all()
+        or not (fresh.val_images == stale.val_images).all()
+    )
 
 
 @pytest.mark.parametrize(

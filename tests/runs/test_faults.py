@@ -158,9 +158,17 @@ def test_unwritable_output_dir_is_one_line(
     assert "choose a writable hydra.run.dir" in err[0]
 
 
-@pytest.mark.parametrize("delay", [1.0, pytest.param("after config", marks=pytest.mark.slow)])
-def test_ctrl_c_before_training_says_nothing_was_trained(tmp_path: Path, delay) -> None:
-    """Ctrl-C while torch loads, or while the data and extractor load: one line, exit 130."""
+@pytest.mark.parametrize(
+    ("delay", "signum"),
+    [
+        (1.0, signal.SIGINT),
+        ("after config", signal.SIGTERM),
+        pytest.param("after config", signal.SIGINT, marks=pytest.mark.slow),
+    ],
+)
+def test_ctrl_c_before_training_says_nothing_was_trained(tmp_path: Path, delay, signum) -> None:
+    """Ctrl-C while torch loads, or Ctrl-C or SIGTERM while the data and extractor load:
+    one line, exit 130, and no temporary file left in the extractor's cache."""
     proc = start_training(tmp_path, "trainer=fast", "data=random", "metrics.extractor_steps=5000")
     if delay == "after config":  # Hydra has made the run folder: the app is running
         deadline = time.monotonic() + 60
@@ -170,13 +178,14 @@ def test_ctrl_c_before_training_says_nothing_was_trained(tmp_path: Path, delay) 
         time.sleep(1.0)  # now training the feature extractor
     else:
         time.sleep(delay)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     lines = [line for line in err.splitlines() if line.strip()]
     assert proc.returncode == 130, err
     assert len(lines) == 1 and "nothing was trained or saved" in lines[0], err
     assert not list(tmp_path.glob("outputs/runs/*/*/checkpoints"))
     assert not list(tmp_path.glob("outputs/runs/*/*/train.log"))
+    assert not [p for p in tmp_path.rglob("*") if ".tmp-" in p.name or p.suffix == ".partial"]
 
 
 def test_help_piped_into_a_closed_reader_is_quiet(tmp_path: Path) -> None:

@@ -152,6 +152,13 @@ NOTHING_KEPT = {
 }
 
 
+def terminated_as_interrupted(signum: int, frame: object) -> None:
+    """SIGTERM (``kill``, a scheduler) is handled as Ctrl-C: one line, exit 130, and the
+    clean-ups of an interrupt (no half-written cache entry; during training, a checkpoint:
+    Lightning's own SIGTERM handler calls this one after its own)."""
+    raise KeyboardInterrupt
+
+
 def quiet_exit_on_broken_pipe() -> None:
     """Exit 141 (128 + SIGPIPE, as ``git log | head`` does) without a message, with stdout
     pointed at /dev/null so the interpreter's final flush cannot fail again."""
@@ -170,6 +177,8 @@ def run_with_clear_errors(app: Callable[[], object], prog: str) -> None:
     os.environ["HYDRA_FULL_ERROR"] = "1"
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # loaded: Ctrl-C is ours again
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # not ignored by a parent
+        signal.signal(signal.SIGTERM, terminated_as_interrupted)
     try:
         app()
     except KeyboardInterrupt as err:  # Ctrl-C: 128 + SIGINT, as shells report it

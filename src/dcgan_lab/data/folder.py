@@ -20,7 +20,7 @@ from dcgan_lab.errors import UserError
 from dcgan_lab.runs.atomic import atomic_write
 
 EXTENSIONS = (".png", ".jpg", ".jpeg")
-CACHE_VERSION = 1  # bump when decoding changes: older cache entries are then ignored
+CACHE_VERSION = 2  # bump when decoding changes: older cache entries are then ignored
 
 
 def is_image(path: Path) -> bool:
@@ -54,11 +54,13 @@ def scan(root: Path) -> tuple[list[Path], np.ndarray, list[str]]:
 
 
 def content_key(root: Path, files: list[Path], channels: int, size: int) -> str:
-    digest = hashlib.sha256(f"v{CACHE_VERSION} {channels} {size}".encode())
+    """The cache key of a folder's decoded images: every file's name and bytes (not its size
+    and time, which ``cp -p`` and ``rsync -a`` keep for rewritten images)."""
+    digest = hashlib.blake2b(f"v{CACHE_VERSION} {channels} {size}".encode(), digest_size=16)
     for path in files:
-        stat = path.stat()
-        digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:16]
+        digest.update(f"{path.relative_to(root)}\0".encode())
+        digest.update(hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
+    return digest.hexdigest()
 
 
 def decode(path: Path, channels: int, size: int) -> np.ndarray:
