@@ -136,9 +136,10 @@ def read_job_files(job_dir: Path) -> Job:
         status = "diverged"
     grids = [grid for grid in run.grids() if inside(grid, job_dir)]
     animation = run.samples / "progress.gif"
+    own_animation = animation.is_file() and inside(animation, job_dir)
     return Job(job_dir, read_overrides(job_dir), status, curve, epochs,
                grids[-1] if grids else None, error, diversity,
-               animation if animation.is_file() and inside(animation, job_dir) else None)  # fmt: skip
+               animation if own_animation else None)  # fmt: skip
 
 
 def read_sweep(sweep_dir: Path) -> list[Job]:
