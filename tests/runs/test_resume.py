@@ -228,3 +228,27 @@ def test_a_newer_run_that_died_before_its_first_checkpoint_is_reported(
     assert f"resuming the run in {older}" in out
     assert json.loads((dead / "status.json").read_text())["status"] == "crashed"
     assert (dead / "config.yaml").read_text() == "seed: 1\n"  # nothing else of it rewritten
+
+
+def test_a_resume_on_changed_data_is_refused_naming_the_data(compose_train, tmp_path: Path):
+    """Images added to the folder since the run started: the resume says so (not a model
+    key), and the run is untouched; a new run from the checkpoint, as advised, trains."""
+    from tests.training.test_batches_of_one import grey_pngs
+
+    root = grey_pngs(tmp_path / "pngs", 40)
+    run = tmp_path / "run"
+    quick = [*QUICK, "data=folder", f"data.source.root={root}", "data.channels=1",
+             "data.image_size=28", "data.batch_size=8", "trainer.max_epochs=1"]  # fmt: skip
+    train(compose_train(*quick, f"paths.output_dir={run}"))
+    assert json.loads((run / "data.json").read_text())["splits"].startswith("36 training")
+    grey_pngs(tmp_path / "more", 5)
+    for extra in (tmp_path / "more").iterdir():
+        extra.rename(root / f"new_{extra.name}")
+    before = (run / "config.yaml").read_text()
+    ckpt = f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}"
+    with pytest.raises(UserError, match=r"the data changed since this run started \(folder: 36 "):
+        train(compose_train(*quick, "trainer.max_epochs=2", f"paths.output_dir={run}", ckpt))
+    assert (run / "config.yaml").read_text() == before
+    elsewhere = tmp_path / "elsewhere"
+    train(compose_train(*quick, "trainer.max_epochs=2", f"paths.output_dir={elsewhere}", ckpt))
+    assert (elsewhere / "checkpoints" / "last.ckpt").is_file()

@@ -59,6 +59,10 @@ def _train(cfg: DictConfig, on_start: Callable[[], None], lines: RunLog) -> dict
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")  # load now: missing or corrupt data fails before anything starts
     follow_data(cfg, datamodule)
+    data_record = {"name": datamodule.name, "digest": datamodule.loaded().digest(),
+                   "splits": datamodule.loaded().describe()}  # fmt: skip
+    if cfg.get("ckpt_path"):
+        require_same_data(RunDir(Path(cfg.paths.output_dir)), data_record)
     model = hydra.utils.instantiate(cfg.model)
     if cfg.get("ckpt_path"):  # missing, corrupt or of another architecture: one line
         # The module's own loading checks (older layouts upgraded, then the architecture).
@@ -72,6 +76,7 @@ def _train(cfg: DictConfig, on_start: Callable[[], None], lines: RunLog) -> dict
     if trainer.is_global_zero:  # DDP: every process runs this function
         run = RunDir(Path(cfg.paths.output_dir))
         run.write_config(OmegaConf.to_yaml(cfg, resolve=True))
+        run.write_data_record(data_record)
         lines.start(run.log)
         log.info("run %s, overrides: %s", run.root, " ".join(command_line_overrides()) or "none")
     notice = emulated_bf16_notice(cfg.trainer, native_bf16_cpu())
@@ -139,6 +144,20 @@ def build_quality(metrics_cfg: DictConfig | None, datamodule: Any) -> SampleQual
     if info is not None:
         say(f"FID features: {info.id} ({info.describe()})")
     return quality
+
+
+def require_same_data(run: RunDir, now: dict[str, str]) -> None:
+    """A resume in the run's own folder trains on the data it started on (``data.json``);
+    a new run may start from any checkpoint."""
+    then = run.read_data_record()
+    if then is None or then.get("digest") == now["digest"]:
+        return
+    raise UserError(
+        f"the data changed since this run started ({then.get('name')}: {then.get('splits')} "
+        f"then, {now['name']}: {now['splits']} now, different images); resume on the data it "
+        "trained on, or start a new run from its checkpoint in another folder "
+        "(hydra.run.dir=...)"
+    )
 
 
 def follow_data(cfg: DictConfig, datamodule: ImageDataModule) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +50,17 @@ class ImageSplits:
     train_labels: torch.Tensor
     val_images: torch.Tensor
     val_labels: torch.Tensor
+
+    def digest(self) -> str:
+        """A hash of both splits' images and labels: different data, a different digest."""
+        digest = hashlib.sha256()
+        for tensor in (self.train_images, self.train_labels, self.val_images, self.val_labels):
+            digest.update(str(tuple(tensor.shape)).encode())
+            digest.update(tensor.contiguous().numpy().tobytes())
+        return digest.hexdigest()[:12]
+
+    def describe(self) -> str:
+        return f"{len(self.train_images):,} training and {len(self.val_images):,} held-out images"
 
     @property
     def num_classes(self) -> int:

@@ -64,6 +64,21 @@ class RunDir:
     def log(self) -> Path:
         return self.root / "train.log"
 
+    @property
+    def data_record(self) -> Path:
+        """What the run trained on (``data.json``: name, digest, split sizes)."""
+        return self.root / "data.json"
+
+    def write_data_record(self, record: dict[str, Any]) -> None:
+        atomic_write_text(self.data_record, json.dumps(record, indent=2))
+
+    def read_data_record(self) -> dict[str, Any] | None:
+        try:
+            found = json.loads(self.data_record.read_text())
+        except (OSError, ValueError):
+            return None
+        return found if isinstance(found, dict) else None
+
     @classmethod
     def of_checkpoint(cls, checkpoint: Path) -> RunDir | None:
         """The run a ``<run>/checkpoints/x.ckpt`` belongs to, if it sits in one."""
