@@ -73,11 +73,7 @@ class RunDir:
         atomic_write_text(self.data_record, json.dumps(record, indent=2))
 
     def read_data_record(self) -> dict[str, Any] | None:
-        try:
-            found = json.loads(self.data_record.read_text())
-        except (OSError, ValueError):
-            return None
-        return found if isinstance(found, dict) else None
+        return read_json_object(self.data_record)
 
     @classmethod
     def of_checkpoint(cls, checkpoint: Path) -> RunDir | None:
@@ -97,11 +93,16 @@ class RunDir:
         atomic_write_text(self.status, json.dumps({"status": status, **details}, indent=2))
 
     def read_status(self) -> dict[str, Any] | None:
-        try:
-            found = json.loads(self.status.read_text())
-        except (OSError, ValueError):
-            return None
-        return found if isinstance(found, dict) else None
+        return read_json_object(self.status)
 
     def write_overrides(self, yaml_text: str) -> None:
         atomic_write_text(self.overrides, yaml_text)
+
+
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """A JSON file holding an object; None when it is missing, unreadable or another value."""
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
