@@ -5,23 +5,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from dcgan_lab.metrics.classifier import conv_trunk
+from dcgan_lab.metrics.encoder import ConvEncoder
 
 
-class FeatureAutoencoder(nn.Module):
-    """The classifier's conv trunk and 128-d layer as encoder; a mirror-image decoder.
+class FeatureAutoencoder(ConvEncoder):
+    """The shared encoder (``ConvEncoder``, as the classifier's); a mirror-image decoder.
 
     Trained to reconstruct the images, its code keeps what tells images apart without
     needing labels. ``features`` is the code (B, 128); there are no class logits, so no IS.
     """
 
-    num_features = 128
-
     def __init__(self, channels: int = 1, image_size: int = 28) -> None:
-        super().__init__()
-        self.side = image_size // 4
-        self.conv = conv_trunk(channels)
-        self.embed = nn.Linear(32 * self.side * self.side, self.num_features)
+        super().__init__(channels, image_size)
         self.decode = nn.Sequential(
             nn.Linear(self.num_features, 32 * self.side * self.side),
             nn.Unflatten(1, (32, self.side, self.side)),
@@ -31,10 +26,6 @@ class FeatureAutoencoder(nn.Module):
             nn.ConvTranspose2d(16, channels, 4, stride=2, padding=1),  # (B, C, H', W')
         )
         self.image_size = image_size
-
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        # images: (B, C, H, W) in [-1, 1] -> (B, 32, H/4, W/4) -> (B, 128)
-        return self.embed(self.conv(images).flatten(1))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Reconstruction (B, C, H, W) in [-1, 1] (padded back when H is not divisible by 4)."""

@@ -2,53 +2,28 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 from torch import nn
 
-if TYPE_CHECKING:
-    from dcgan_lab.metrics.autoencoder import FeatureAutoencoder
+from dcgan_lab.metrics.encoder import ConvEncoder
 
 
-class DomainClassifier(nn.Module):
+class DomainClassifier(ConvEncoder):
     """(conv3x3 -> BN -> ReLU) x 2 -> pool, twice, then a 128-d feature layer and logits.
 
     ``features`` returns the 128-d layer before its ReLU (closer to Gaussian, as FID
     assumes); ``forward`` returns class logits for the Inception Score.
     """
 
-    num_features = 128
-
     def __init__(self, channels: int = 1, image_size: int = 28, num_classes: int = 10) -> None:
-        super().__init__()
+        super().__init__(channels, image_size)
         self.num_classes = num_classes
-
-        self.conv = conv_trunk(channels)
-        side = image_size // 4
-        self.embed = nn.Linear(32 * side * side, self.num_features)
         self.head = nn.Sequential(
             nn.ReLU(), nn.Dropout(0.3), nn.Linear(self.num_features, num_classes)
         )
 
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        # images: (B, C, H, W) in [-1, 1] -> (B, 32, H/4, W/4) -> (B, 128)
-        return self.embed(self.conv(images).flatten(1))
-
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(images))  # (B, num_classes) logits
-
-
-def conv_trunk(channels: int) -> nn.Sequential:
-    """(conv3x3 -> BN -> ReLU) x 2 -> pool, twice: (B, C, H, W) -> (B, 32, H/4, W/4)."""
-
-    def block(c_in: int, c_out: int) -> list[nn.Module]:
-        return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
-
-    return nn.Sequential(
-        *block(channels, 16), *block(16, 16), nn.MaxPool2d(2),
-        *block(16, 32), *block(32, 32), nn.MaxPool2d(2),
-    )  # fmt: skip
 
 
 class FrozenView(nn.Module):
@@ -58,7 +33,7 @@ class FrozenView(nn.Module):
     holding it is put in (BatchNorm and dropout must not change the scores).
     """
 
-    def __init__(self, classifier: DomainClassifier | FeatureAutoencoder, output: str) -> None:
+    def __init__(self, classifier: ConvEncoder, output: str) -> None:
         super().__init__()
         if output not in ("features", "logits"):
             raise ValueError(f"output must be 'features' or 'logits', not {output!r}")
