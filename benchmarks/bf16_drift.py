@@ -27,8 +27,8 @@ from hydra.utils import instantiate
 from loops import DefaultLoop, batches
 
 from dcgan_lab.cli.common import config_dir
-from dcgan_lab.cli.sample import load_module
 from dcgan_lab.data.datamodule import to_signed_unit
+from dcgan_lab.training.loading import load_module
 from dcgan_lab.training.losses import r1_penalty
 from dcgan_lab.training.module import DCGANModule
 

@@ -25,10 +25,10 @@ from hydra import compose, initialize_config_dir
 
 from dcgan_lab.cli.common import config_dir
 from dcgan_lab.cli.evaluate import run_data
-from dcgan_lab.cli.sample import load_module
 from dcgan_lab.metrics import quality as quality_module
 from dcgan_lab.metrics.manifold import precision_recall_density_coverage
 from dcgan_lab.runs.checkpoints import find_checkpoints
+from dcgan_lab.training.loading import load_module
 
 BUDGET_S = 60.0  # issue 17: every metric on 10,000 samples within a minute on 2 cores
 

@@ -12,6 +12,7 @@ from dcgan_lab.images import make_grid, to_uint8
 from dcgan_lab.models import KerasGenerator, sampling
 from dcgan_lab.models.sampling import balanced_chunks, batch_statistics, generate
 from dcgan_lab.runs.checkpoints import STANDING_KEY, upgrade_checkpoint
+from dcgan_lab.training.loading import load_module
 from tests.conftest import keras_module
 
 
@@ -134,7 +135,7 @@ def test_checkpoints_carry_the_standing_statistics(tmp_path, monkeypatch) -> Non
     assert set(checkpoint[STANDING_KEY]) == {"generator", "generator_ema"}
     torch.save(checkpoint, tmp_path / "new.ckpt")
     monkeypatch.setattr(sampling, "measure_standing", None)  # measuring now would fail
-    loaded = sample.load_module(tmp_path / "new.ckpt")
+    loaded = load_module(tmp_path / "new.ckpt")
     assert torch.allclose(loaded.sample(noise), expected, atol=1e-6)
     old = {k: v for k, v in checkpoint.items() if k != STANDING_KEY}
     old["hyper_parameters"] = {**old["hyper_parameters"], "bn_sampling": "batch"}

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from dcgan_lab.cli.sample import load_module
 from dcgan_lab.errors import UserError
 from dcgan_lab.models.upsample_conv import NearestUpsampleConv2d
 from dcgan_lab.runs.checkpoints import require_same_architecture, upgrade_checkpoint
+from dcgan_lab.training.loading import load_module
 from dcgan_lab.training.module import DCGANModule
 from tests.conftest import keras_module
 

@@ -253,3 +253,22 @@ def test_a_failed_job_returns_what_every_sweeper_accepts(tmp_path: Path, monkeyp
         return
     assert status.run_recorded(cfg, diverging) is None
     assert json.loads((tmp_path / "status.json").read_text())["status"] == "diverged"
+
+
+def test_importing_the_package_as_a_library_installs_no_signal_handler() -> None:
+    code = ("import signal, dcgan_lab.cli.train, dcgan_lab.cli.sample; "
+            "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler, "
+            "signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.split() == ["True", "True"], result.stderr[-2000:]
+
+
+def test_an_entry_point_called_from_python_leaves_the_handlers_as_they_were(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dcgan_lab.cli import sample
+
+    monkeypatch.chdir(tmp_path)
+    before = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    assert run_main(sample, ["mode=draw"], monkeypatch) == 2
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before

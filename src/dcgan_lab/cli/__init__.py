@@ -1,8 +1,9 @@
 """The entry points (dcgan-train, -sample, -eval, -features, -report) and their error lines.
 
 Importing an entry point loads torch and Lightning, which takes seconds; Ctrl-C in that time
-gets one line (nothing was started) instead of an import traceback. ``run_with_clear_errors``
-puts Python's own handler back once the entry point runs.
+gets one line (nothing was started) instead of an import traceback; importing the package
+as a library installs nothing. ``run_with_clear_errors`` puts Python's own handler back once
+the entry point runs.
 """
 
 from __future__ import annotations
@@ -35,5 +36,7 @@ def _interrupted_while_loading(signum: int, frame: FrameType | None) -> None:
     os._exit(130)  # 128 + SIGINT; nothing to clean up yet
 
 
-if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not ignored by a parent
+# Only when an entry point is starting (a console script, or ``python -m``): importing the
+# package as a library (a notebook, the tests) leaves the signal handlers alone.
+if _prog() != "dcgan-lab" and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
     signal.signal(signal.SIGINT, _interrupted_while_loading)

@@ -175,10 +175,21 @@ def run_with_clear_errors(app: Callable[[], object], prog: str) -> None:
     """
     wants_traceback = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # loaded: Ctrl-C is ours again
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    if handlers[signal.SIGINT] is not signal.SIG_IGN:  # loaded: Ctrl-C is ours again
         signal.signal(signal.SIGINT, signal.default_int_handler)
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # not ignored by a parent
+    if handlers[signal.SIGTERM] is signal.SIG_DFL:  # not ignored by a parent
         signal.signal(signal.SIGTERM, terminated_as_interrupted)
+    try:
+        run_reporting_errors(app, prog, wants_traceback)
+    finally:  # called from Python (a notebook, a test): leave no handler of ours behind
+        for signum, handler in handlers.items():
+            if handler is not None:
+                signal.signal(signum, handler)
+
+
+def run_reporting_errors(app: Callable[[], object], prog: str, wants_traceback: bool) -> None:
+    """``app()``, with each failure a user can fix turned into one line and an exit code."""
     try:
         app()
     except KeyboardInterrupt as err:  # Ctrl-C: 128 + SIGINT, as shells report it

@@ -19,7 +19,6 @@ from dcgan_lab.cli.common import (
     require_writable,
     run_with_clear_errors,
 )
-from dcgan_lab.cli.sample import load_module
 from dcgan_lab.data.datamodule import ImageDataModule, to_signed_unit
 from dcgan_lab.errors import UserError
 from dcgan_lab.evaluation.class_plot import plot_class_histogram
@@ -31,6 +30,7 @@ from dcgan_lab.metrics.quality import SampleQuality
 from dcgan_lab.runs.checkpoints import find_checkpoints
 from dcgan_lab.runs.run_dir import RunDir
 from dcgan_lab.targets import require_buildable
+from dcgan_lab.training.loading import load_module
 from dcgan_lab.training.module import DCGANModule
 
 COLUMNS = [

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import inspect
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,53 +20,17 @@ from dcgan_lab.cli.common import (
     require_writable,
     run_with_clear_errors,
 )
-from dcgan_lab.errors import UserError, first_line
+from dcgan_lab.errors import UserError
 from dcgan_lab.images import save_grid, to_uint8
-from dcgan_lab.models.sampling import NoiseStream, balanced_chunks, require_bn_mode
+from dcgan_lab.models.sampling import NoiseStream, balanced_chunks
 from dcgan_lab.pictures.animation import write_animation
 from dcgan_lab.pictures.interpolation import save_interpolations
-from dcgan_lab.runs.checkpoints import error_summary, find_checkpoints, read_checkpoint
+from dcgan_lab.runs.checkpoints import find_checkpoints
 from dcgan_lab.runs.run_dir import RunDir
+from dcgan_lab.training.loading import load_module
 from dcgan_lab.training.module import DCGANModule
 
-GENERATORS = ("auto", "raw", "ema")
 CHECKPOINT_CHOICES = ("best", "last")
-
-
-def load_module(
-    ckpt_path: str | Path, bn_sampling: str | None = None, generator: str = "auto"
-) -> DCGANModule:
-    """A DCGANModule on the CPU from any checkpoint of a run; UserError if unreadable.
-
-    ``bn_sampling`` (null: as trained) and ``generator`` (auto: the EMA generator when it
-    scored better, else raw; or raw / ema) choose how ``sample`` draws.
-    """
-    checkpoint = read_checkpoint(ckpt_path)  # missing or corrupt: one line; read once
-    # What Lightning's load_from_checkpoint does, on the dict already read: build from the
-    # saved hyperparameters (the networks and the loss from their saved nodes), let the
-    # module adapt the state, load it strictly.
-    saved = checkpoint.get("hyper_parameters", {})
-    accepted = inspect.signature(DCGANModule).parameters  # as Lightning, ignore other keys
-    try:
-        module = DCGANModule(**{k: v for k, v in saved.items() if k in accepted})
-    except UserError:
-        raise
-    except Exception as err:
-        raise UserError(f"cannot rebuild the networks of {ckpt_path}: {first_line(err)}") from None
-    module.on_load_checkpoint(checkpoint)
-    try:
-        module.load_state_dict(checkpoint["state_dict"])
-    except RuntimeError as err:
-        raise UserError(f"cannot load checkpoint {ckpt_path}: {error_summary(err)}") from None
-    if bn_sampling is not None:
-        module.hparams["bn_sampling"] = require_bn_mode("bn_sampling", bn_sampling)
-    if generator not in GENERATORS:
-        raise UserError(f"generator={generator!r}: choose one of {', '.join(GENERATORS)}")
-    if generator == "ema" and module.generator_ema is None:
-        raise UserError(f"generator=ema: {ckpt_path} was trained without EMA (model.ema_decay=0)")
-    if generator != "auto":
-        module.use_ema.fill_(generator == "ema")
-    return module
 
 
 def sampling_line(ckpt: Path, module: DCGANModule) -> str:
