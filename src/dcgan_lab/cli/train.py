@@ -28,6 +28,7 @@ from dcgan_lab.runs.run_log import RunLog, log, run_log, say
 from dcgan_lab.runs.status import is_rank_zero, run_recorded
 from dcgan_lab.runs.time_budget import budget_timer
 from dcgan_lab.training.precision import emulated_bf16_notice, native_bf16_cpu
+from dcgan_lab.training.progress import batches_done
 from dcgan_lab.training.stop import StopAtIteration
 
 
@@ -107,8 +108,7 @@ def run_length(trainer: pl.Trainer, callbacks: list[Any]) -> str:
     (``StopAtIteration``, experiment=keras), else epochs."""
     stop = next((c for c in callbacks if isinstance(c, StopAtIteration)), None)
     if stop is not None:
-        done = trainer.fit_loop.epoch_loop.total_batch_idx + 1
-        return f"{done} of {stop.iterations} iterations"
+        return f"{batches_done(trainer)} of {stop.iterations} iterations"
     return f"{trainer.current_epoch} of {trainer.max_epochs} epochs"
 
 

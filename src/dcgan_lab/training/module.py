@@ -39,6 +39,7 @@ from dcgan_lab.runs.time_budget import budget_timer
 from dcgan_lab.training.augment import DiffAugment
 from dcgan_lab.training.ema import ema_of
 from dcgan_lab.training.losses import GANLoss, gradient_penalty, loss_spec, r1_penalty
+from dcgan_lab.training.progress import logs_this_step
 
 OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], Optimizer]
 Batch = tuple[torch.Tensor, torch.Tensor]  # images (B, C, H, W) in [-1, 1], labels (B,)
@@ -327,8 +328,7 @@ class DCGANModule(pl.LightningModule):
         Each ``self.log`` walks Lightning's whole result collection; skipping the steps
         whose values would be dropped anyway halves the step time of small models on GPU.
         """
-        connector = getattr(self.trainer, "_logger_connector", None)
-        return bool(getattr(connector, "should_update_logs", True))
+        return logs_this_step(self.trainer)
 
     def _discriminator_step(
         self,

@@ -12,6 +12,7 @@ from dcgan_lab.errors import UserError
 from dcgan_lab.images import save_grid, to_uint8
 from dcgan_lab.pictures.animation import write_animation
 from dcgan_lab.runs.run_log import say
+from dcgan_lab.training.progress import batches_done
 
 
 class SampleGrid(pl.Callback):
@@ -38,9 +39,8 @@ class SampleGrid(pl.Callback):
         nrow = getattr(pl_module, "grid_columns", None) or self.nrow  # conditional: a class a row
         path = save_grid(images, self.dirpath / f"epoch_{epoch:03d}.png", nrow)
         # The step Lightning logged this epoch's scores at: its last batch (Lightning counts
-        # batches for logging, not optimizer steps, of which there are two or three a batch;
-        # by this hook the batch counter has moved past the epoch).
-        step = max(trainer.fit_loop.epoch_loop._batches_that_stepped - 1, 0)
+        # batches for logging, not optimizer steps, of which there are two or three a batch).
+        step = max(batches_done(trainer) - 1, 0)
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_image(key="samples", images=[str(path)], step=step)
@@ -50,7 +50,7 @@ class SampleGrid(pl.Callback):
             return
         written = write_animation(self.dirpath)  # resumed runs: every epoch's grid, again
         say(f"training animation: {', '.join(str(p) for p in written)}")
-        step = max(trainer.fit_loop.epoch_loop._batches_that_stepped - 1, 0)
+        step = max(batches_done(trainer) - 1, 0)
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_video(key="progress", videos=[str(written[0])], step=step,

@@ -12,6 +12,7 @@ from typing import Any
 import pytorch_lightning as pl
 
 from dcgan_lab.models.checks import require_positive_int
+from dcgan_lab.training.progress import batches_done
 
 
 class StopAtIteration(pl.Callback):
@@ -22,6 +23,5 @@ class StopAtIteration(pl.Callback):
         self.iterations = require_positive_int("iterations", iterations, 4001)
 
     def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
-        done = trainer.fit_loop.epoch_loop.total_batch_idx + 1  # batches so far, this run's too
-        if done >= self.iterations:
+        if batches_done(trainer) >= self.iterations:  # this batch included, resumes too
             trainer.should_stop = True
