@@ -14,6 +14,7 @@ def batches_done(trainer: pl.Trainer) -> int:
 def logs_this_step(trainer: pl.Trainer) -> bool:
     """True during the training steps whose logged values Lightning writes: every
     ``log_every_n_steps``-th batch, and the last before a stop."""
-    if trainer.log_every_n_steps == 0:
+    every = int(getattr(trainer, "log_every_n_steps", 50))  # set by the Trainer, undeclared
+    if every == 0:
         return False
-    return batches_done(trainer) % trainer.log_every_n_steps == 0 or trainer.should_stop
+    return batches_done(trainer) % every == 0 or trainer.should_stop
