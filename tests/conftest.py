@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 import subprocess
 import sys
@@ -52,6 +54,17 @@ def compose_train(tmp_path: Path) -> Iterator[Callable[..., DictConfig]]:
 
         yield _compose
     GlobalHydra.instance().clear()
+
+
+@functools.cache
+def bomb_png() -> bytes:
+    """A PNG of 20000 x 20000 black pixels: a few hundred kB that unpack to 400 MB, over
+    PIL's pixel limit (encoded once a session: that takes seconds)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (20000, 20000)).save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def offline_env(home: Path) -> dict[str, str]:

@@ -26,8 +26,10 @@ def refusal(compose_train, *overrides: str) -> str:
     ("overrides", "advice"),
     [
         (["model=dcgan", "data.image_size=20"], r"set (data\.image_size=\d+)"),
-        (["model=dcgan", "data.image_size=28"], r"set (data\.image_size=\d+)"),
-        (["data.image_size=30"], r"set (data\.image_size=\d+)"),
+        pytest.param(["model=dcgan", "data.image_size=28"], r"set (data\.image_size=\d+)",
+                     marks=pytest.mark.slow),  # the same advice as the row above
+        pytest.param(["data.image_size=30"], r"set (data\.image_size=\d+)",
+                     marks=pytest.mark.slow),  # the same key, from the keras networks
         (["loss=acgan", "data=folder", "data.source.root={pngs}", "data.channels=1",
           "data.image_size=28", "data.batch_size=8"], r"use (loss=\w+)"),
     ],

@@ -13,10 +13,9 @@ import numpy as np
 import pytest
 import pytorch_lightning as pl
 import torch
-from PIL import Image
 
 from dcgan_lab.cli import sample, train
-from tests.conftest import keras_module, run_cli
+from tests.conftest import bomb_png, keras_module, run_cli
 from tests.data.test_sources import idx_bytes
 
 
@@ -67,8 +66,8 @@ def build_bad_inputs(root: Path) -> None:
     (root / "negative_label.csv").write_text(",".join(["0"] * 784 + ["-5"]) + "\n")
     (root / "a_directory.csv").mkdir()  # unreadable as a file (root ignores chmod)
     (root / "corrupt.ckpt").write_bytes(b"this is not a checkpoint")
-    (root / "bomb").mkdir()  # 20000 x 20000 pixels in a few hundred kB
-    Image.new("L", (20000, 20000)).save(root / "bomb" / "big.png")
+    (root / "bomb").mkdir()
+    (root / "bomb" / "big.png").write_bytes(bomb_png())
     torch.save({"weights": torch.ones(2)}, root / "foreign.ckpt")
     torch.save({"state_dict": [1, 2]}, root / "state_list.ckpt")
     torch.save({"state_dict": {"w": "text"}}, root / "state_text.ckpt")

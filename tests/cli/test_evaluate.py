@@ -15,7 +15,7 @@ from dcgan_lab.cli import evaluate
 from dcgan_lab.data.sources import RandomImages
 from dcgan_lab.evaluation.image_files import read_images
 from tests.cli.test_errors import run_main, save_checkpoint, the_one_error_line
-from tests.conftest import run_cli
+from tests.conftest import bomb_png, run_cli
 
 FAST = [
     "data=random",
@@ -119,8 +119,8 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         np.savez(tmp_path / f"{name}.npz", images=spoiled)
     np.savez(tmp_path / "int_wide.npz", images=discs.astype(np.int32) * 3)
     np.savez(tmp_path / "bools.npz", images=discs > 0)
-    (tmp_path / "bomb").mkdir()  # 20000 x 20000 pixels in a few hundred kB
-    Image.new("L", (20000, 20000)).save(tmp_path / "bomb" / "big.png")
+    (tmp_path / "bomb").mkdir()
+    (tmp_path / "bomb" / "big.png").write_bytes(bomb_png())
     for name, target in (("tampered_open", "builtins.open"),
                          ("tampered_reach", "dcgan_lab.runs.resume.os.truncate")):  # fmt: skip
         run = tmp_path / name
