@@ -90,9 +90,8 @@ def build_sample_quality(
         space, info = classifier_space(data, cache_dir, extractor_steps)
     else:
         space = inception_space()
-    quality = SampleQuality(
-        space, n_fake, kid_subsets, kid_subset_size, every_n_epochs, with_fid_infinity=fid_infinity
-    )
+    quality = SampleQuality(space, n_fake, kid_subsets, kid_subset_size,
+                            with_fid_infinity=fid_infinity)  # fmt: skip
     splits = data.loaded()
     labels = splits.val_labels[:n_real] if splits.num_classes else None
     quality.set_real(to_signed_unit(splits.val_images[:n_real]), labels)

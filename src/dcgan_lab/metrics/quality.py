@@ -60,16 +60,14 @@ class SampleQuality:
         n_fake: int = 1000,
         kid_subsets: int = 50,
         kid_subset_size: int = 500,
-        every_n_epochs: int = 1,
         seed: int = 1234,
         with_fid_infinity: bool = False,
     ) -> None:
-        check_settings(n_fake, every_n_epochs, kid_subsets, kid_subset_size)
+        # The counts are checked once, by build_sample_quality, before the extractor trains.
         self.space = space
         self.n_fake = n_fake
         self.with_fid_infinity = with_fid_infinity
         self.kid_subset_size = kid_subset_size
-        self.every_n_epochs = every_n_epochs
         self.seed = seed
         kw: dict[str, Any] = {"reset_real_features": False, "normalize": space.normalize}
         with warnings.catch_warnings():  # KID/IS keep all features in memory: known, bounded

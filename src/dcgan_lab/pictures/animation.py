@@ -7,7 +7,6 @@ with its epoch.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -15,21 +14,11 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from dcgan_lab.errors import UserError
+from dcgan_lab.runs.run_dir import epoch_grids
 
-GRID = re.compile(r"epoch_(\d+)\.png")
 FRAME_MS = 400  # each epoch on screen for 0.4 s
 LAST_FRAME_MS = 2000  # the final grid stays longer
 MACRO_BLOCK = 16  # video encoders want sides divisible by 16
-
-
-def epoch_grids(samples_dir: Path) -> list[tuple[int, Path]]:
-    """(epoch, path) of ``samples_dir/epoch_NNN.png``, in epoch order."""
-    found = [
-        (int(m.group(1)), p)
-        for p in samples_dir.glob("epoch_*.png")
-        if (m := GRID.fullmatch(p.name))
-    ]
-    return sorted(found)
 
 
 def labelled_frame(path: Path, epoch: int) -> np.ndarray:

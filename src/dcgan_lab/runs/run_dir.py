@@ -15,11 +15,29 @@ The YAML side names the same folders through ``paths.*`` (conf/paths/default.yam
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dcgan_lab.runs.atomic import atomic_write_text
+
+GRID_PATTERN = "epoch_*.png"  # the fixed-noise grid of each epoch, in samples/
+GRID_NAME = re.compile(r"epoch_(\d+)\.png")
+
+
+def grid_name(epoch: int) -> str:
+    return f"epoch_{epoch:03d}.png"
+
+
+def epoch_grids(samples_dir: Path) -> list[tuple[int, Path]]:
+    """(epoch, path) of each ``samples_dir/epoch_NNN.png``, in epoch order."""
+    found = [
+        (int(m.group(1)), p)
+        for p in samples_dir.glob(GRID_PATTERN)
+        if (m := GRID_NAME.fullmatch(p.name))
+    ]
+    return sorted(found)
 
 
 @dataclass(frozen=True)
@@ -50,7 +68,7 @@ class RunDir:
         return self.root / "samples"
 
     def grids(self) -> list[Path]:
-        return sorted(self.samples.glob("epoch_*.png"))
+        return [path for _, path in epoch_grids(self.samples)]
 
     @property
     def metrics_csv(self) -> Path:

@@ -11,6 +11,7 @@ from pytorch_lightning.loggers import WandbLogger
 from dcgan_lab.errors import UserError
 from dcgan_lab.images import save_grid, to_uint8
 from dcgan_lab.pictures.animation import write_animation
+from dcgan_lab.runs.run_dir import GRID_PATTERN, grid_name
 from dcgan_lab.runs.run_log import say
 from dcgan_lab.training.progress import batches_done
 
@@ -37,7 +38,7 @@ class SampleGrid(pl.Callback):
         noise, labels = pl_module.fixed_noise, pl_module.fixed_labels
         images = to_uint8(pl_module.sample(noise, labels))  # type: ignore[operator]
         nrow = getattr(pl_module, "grid_columns", None) or self.nrow  # conditional: a class a row
-        path = save_grid(images, self.dirpath / f"epoch_{epoch:03d}.png", nrow)
+        path = save_grid(images, self.dirpath / grid_name(epoch), nrow)
         # The step Lightning logged this epoch's scores at: its last batch (Lightning counts
         # batches for logging, not optimizer steps, of which there are two or three a batch).
         step = max(batches_done(trainer) - 1, 0)
@@ -46,7 +47,11 @@ class SampleGrid(pl.Callback):
                 logger.log_image(key="samples", images=[str(path)], step=step)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not self.animate or not trainer.is_global_zero or not any(self.dirpath.glob("epoch_*")):
+        if (
+            not self.animate
+            or not trainer.is_global_zero
+            or not any(self.dirpath.glob(GRID_PATTERN))
+        ):
             return
         written = write_animation(self.dirpath)  # resumed runs: every epoch's grid, again
         say(f"training animation: {', '.join(str(p) for p in written)}")
