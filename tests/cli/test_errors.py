@@ -417,7 +417,7 @@ def test_the_table_covers_at_least_forty_bad_inputs() -> None:
         (["ckpt_path={tmp}/cond.ckpt", "label=all", "bn_sampling=eval"], "bn_sampling='eval'"),
         (["ckpt_path={tmp}/good.ckpt", "seed=abc"], "seed='abc' must be an integer >= 0"),
         (["ckpt_path={tmp}/good.ckpt", "seed=1.5"], "seed=1.5 must be an integer >= 0"),
-        (["ckpt_path={tmp}", "checkpoint=middle"], "checkpoint='middle': choose best or last"),
+        (["ckpt_path={tmp}", "checkpoint=middle"], "checkpoint='middle': choose one of best, last"),
         (["mode=draw"], "mode='draw': choose one of sample, interpolate, animate"),
         (["mode=interpolate"], "ckpt_path is required: add ckpt_path=... to the command"),
         (

@@ -22,6 +22,7 @@ from dcgan_lab.cli.common import (
 )
 from dcgan_lab.errors import UserError
 from dcgan_lab.images import save_grid, to_uint8
+from dcgan_lab.models.checks import require_choice
 from dcgan_lab.models.sampling import NoiseStream, balanced_chunks
 from dcgan_lab.pictures.animation import write_animation
 from dcgan_lab.pictures.interpolation import save_interpolations
@@ -155,15 +156,13 @@ MODES = ("sample", "interpolate", "animate")
 def hydra_main(cfg: DictConfig) -> None:
     if cfg.mode != "animate":
         require_writable("out_dir", Path(cfg.out_dir), folder=True)  # before any work
-    if cfg.mode not in MODES:
-        raise UserError(f"mode={cfg.mode!r}: choose one of {', '.join(MODES)}")
+    require_choice("mode", cfg.mode, MODES)
     if cfg.mode == "animate":
         animate(cfg.run)
         return
     if cfg.ckpt_path is None:
         raise UserError("ckpt_path is required: add ckpt_path=... to the command")
-    if cfg.checkpoint not in CHECKPOINT_CHOICES:
-        raise UserError(f"checkpoint={cfg.checkpoint!r}: choose best or last")
+    require_choice("checkpoint", cfg.checkpoint, CHECKPOINT_CHOICES)
     (ckpt,) = find_checkpoints(Path(cfg.ckpt_path), cfg.checkpoint, single=True)
     module = load_module(ckpt, cfg.bn_sampling, cfg.generator).eval()
     print(sampling_line(ckpt, module))

@@ -13,6 +13,7 @@ from dcgan_lab.metrics.extractor import Extractor, ExtractorInfo, load_or_train
 from dcgan_lab.metrics.inception import inception_space
 from dcgan_lab.metrics.manifold import MIN_POINTS
 from dcgan_lab.metrics.quality import FeatureSpace, SampleQuality, check_settings
+from dcgan_lab.models.checks import require_choice
 
 FEATURES = ("classifier", "inception")
 
@@ -74,8 +75,7 @@ def build_sample_quality(
 ) -> tuple[SampleQuality, ExtractorInfo | None]:
     """SampleQuality with the held-out split (first ``n_real`` images) as the real set and
     the training split as the memorisation check's reference."""
-    if features not in FEATURES:
-        raise UserError(f"metrics.features={features!r}: choose one of {', '.join(FEATURES)}")
+    require_choice("metrics.features", features, FEATURES)
     check_settings(n_fake, every_n_epochs, kid_subsets, kid_subset_size)
     if not isinstance(fid_infinity, bool):
         raise UserError(f"metrics.fid_infinity={fid_infinity!r}: use true or false")

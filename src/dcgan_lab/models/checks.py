@@ -6,7 +6,12 @@ sits in the config (``model.generator.width``): see ``errors.ArgumentError``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TypeVar
+
 from dcgan_lab.errors import ArgumentError, UserError
+
+T = TypeVar("T")
 
 
 def require_positive_int(name: str, value: object, example: int = 64) -> int:
@@ -69,3 +74,13 @@ def require_power_of_two_times_four(name: str, value: object, example: int = 32)
             + SIDE_ADVICE.format(example=example),
         )
     return value
+
+
+def require_choice(name: str, value: object, choices: Sequence[T]) -> T:
+    """``value`` if it is one of ``choices``, else one line naming the argument (the entry
+    point adds where it sits in the config) and every choice."""
+    if value not in choices:
+        raise ArgumentError(
+            name, f"{{name}}={value!r}: choose one of {', '.join(map(str, choices))}"
+        )
+    return next(choice for choice in choices if choice == value)

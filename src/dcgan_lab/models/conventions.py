@@ -16,17 +16,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dcgan_lab.errors import ArgumentError
+from dcgan_lab.models.checks import require_choice
 
 CONVENTIONS = ("dcgan", "keras")
 
 
 def require_conventions(value: object) -> str:
-    if value not in CONVENTIONS:
-        raise ArgumentError(
-            "conventions", f"{{name}}={value!r}: choose one of {', '.join(CONVENTIONS)}"
-        )
-    return str(value)
+    return require_choice("conventions", value, CONVENTIONS)
 
 
 def init_dcgan_weights(module: nn.Module) -> None:

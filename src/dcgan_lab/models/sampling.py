@@ -23,7 +23,8 @@ from typing import cast
 import torch
 from torch import nn
 
-from dcgan_lab.errors import ArgumentError, UserError
+from dcgan_lab.errors import UserError
+from dcgan_lab.models.checks import require_choice
 
 # noise (N, Z) [, labels (N,)] -> images (N, C, H, W) in [-1, 1]
 Sampler = Callable[..., torch.Tensor]
@@ -37,9 +38,7 @@ STANDING_SEED = 0
 
 def require_bn_mode(name: str, value: str) -> str:
     """``value`` if it is one of ``BN_MODES``, else an error naming the argument ``name``."""
-    if value not in BN_MODES:
-        raise ArgumentError(name, f"{{name}}={value!r}: choose one of {', '.join(BN_MODES)}")
-    return value
+    return require_choice(name, value, BN_MODES)
 
 
 def batch_norms(net: nn.Module) -> dict[str, nn.modules.batchnorm._BatchNorm]:

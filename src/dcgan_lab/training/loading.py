@@ -7,6 +7,7 @@ import inspect
 from pathlib import Path
 
 from dcgan_lab.errors import UserError, first_line
+from dcgan_lab.models.checks import require_choice
 from dcgan_lab.models.sampling import require_bn_mode
 from dcgan_lab.runs.checkpoints import error_summary, read_checkpoint
 from dcgan_lab.training.module import DCGANModule
@@ -41,8 +42,7 @@ def load_module(
         raise UserError(f"cannot load checkpoint {ckpt_path}: {error_summary(err)}") from None
     if bn_sampling is not None:
         module.hparams["bn_sampling"] = require_bn_mode("bn_sampling", bn_sampling)
-    if generator not in GENERATORS:
-        raise UserError(f"generator={generator!r}: choose one of {', '.join(GENERATORS)}")
+    require_choice("generator", generator, GENERATORS)
     if generator == "ema" and module.generator_ema is None:
         raise UserError(f"generator=ema: {ckpt_path} was trained without EMA (model.ema_decay=0)")
     if generator != "auto":

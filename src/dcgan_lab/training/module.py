@@ -18,9 +18,10 @@ from pytorch_lightning.core.optimizer import LightningOptimizer
 from torch import nn
 from torch.optim import Optimizer
 
-from dcgan_lab.errors import ArgumentError, TrainingDiverged, UserError
+from dcgan_lab.errors import TrainingDiverged, UserError
 from dcgan_lab.metrics.quality import SampleQuality
 from dcgan_lab.models.base import Discriminator, Generator, from_spec
+from dcgan_lab.models.checks import require_choice
 from dcgan_lab.models.sampling import (
     STANDING,
     Sampler,
@@ -506,11 +507,6 @@ SCORE_RAW = ("always", "until_ema_leads")
 # A lead at one validation can be luck (early on both FIDs are in the hundreds and close):
 # the raw G stops being scored only after the EMA led this many validations in a row.
 EMA_LEADS_NEEDED = 3
-
-
-def require_choice(name: str, value: str, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise ArgumentError(name, f"{{name}}={value!r}: choose one of {', '.join(choices)}")
 
 
 def require_step(step: str, loss: GANLoss) -> None:
