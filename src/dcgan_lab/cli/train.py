@@ -60,7 +60,7 @@ def _train(cfg: DictConfig, on_start: Callable[[], None], lines: RunLog) -> dict
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")  # load now: missing or corrupt data fails before anything starts
     follow_data(cfg, datamodule)
-    data_record = {"name": datamodule.name, "digest": datamodule.loaded().digest(),
+    data_record = {"name": datamodule.name, "digest": datamodule.loaded().digest,
                    "splits": datamodule.loaded().describe()}  # fmt: skip
     if cfg.get("ckpt_path"):
         require_same_data(RunDir(Path(cfg.paths.output_dir)), data_record)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -51,8 +52,10 @@ class ImageSplits:
     val_images: torch.Tensor
     val_labels: torch.Tensor
 
+    @functools.cached_property
     def digest(self) -> str:
-        """A hash of both splits' images and labels: different data, a different digest."""
+        """A hash of both splits' images and labels: different data, a different digest
+        (hashed once: the run record and the extractor cache both key on it)."""
         digest = hashlib.sha256()
         for tensor in (self.train_images, self.train_labels, self.val_images, self.val_labels):
             digest.update(str(tuple(tensor.shape)).encode())

@@ -55,7 +55,7 @@ class ExtractorInfo:
 
 def content_hash(splits: ImageSplits) -> str:
     """Hash of both splits' images and labels: different data never share an extractor."""
-    return splits.digest()
+    return splits.digest
 
 
 def cache_stem(cache_dir: Path, info: ExtractorInfo) -> Path:

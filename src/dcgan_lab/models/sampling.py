@@ -90,10 +90,13 @@ class StandingStatistics:
 
 
 @torch.no_grad()
-def measure_standing(net: nn.Module, latent_dim: int, num_classes: int = 0) -> StandingStatistics:
+def measure_standing(
+    net: nn.Module, latent_dim: int, num_classes: int = 0, digest: str | None = None
+) -> StandingStatistics:
     """Run ``net`` in train mode over ``STANDING_SAMPLES`` seeded latents (uniformly drawn
     labels for a conditional net) and average each BatchNorm's batch statistics; the net's
-    buffers, mode and the global RNG are left as they were."""
+    buffers, mode and the global RNG are left as they were. ``digest``: the weights'
+    ``fingerprint`` when the caller has it already."""
     norms = batch_norms(net)
     device = next(net.parameters()).device
     noise_source = torch.Generator(device=device).manual_seed(STANDING_SEED)
@@ -115,7 +118,7 @@ def measure_standing(net: nn.Module, latent_dim: int, num_classes: int = 0) -> S
         finally:
             for name, m in norms.items():
                 m.momentum = momenta[name]
-    return StandingStatistics(fingerprint(net), means, variances)
+    return StandingStatistics(digest or fingerprint(net), means, variances)
 
 
 class StandingCache:
@@ -131,11 +134,11 @@ class StandingCache:
         )
 
     def get(self, net: nn.Module) -> StandingStatistics:
-        found = self._entries.get(net)
-        if found is not None and found.fingerprint == fingerprint(net):
+        found, digest = self._entries.get(net), fingerprint(net)  # one hash of the weights
+        if found is not None and found.fingerprint == digest:
             return found
         latent_dim, classes = cast(int, net.latent_dim), getattr(net, "num_classes", 0)
-        stats = measure_standing(net, latent_dim, classes or 0)
+        stats = measure_standing(net, latent_dim, classes or 0, digest)
         self._entries[net] = stats
         return stats
 
