@@ -14,13 +14,11 @@ from pathlib import Path
 PACKAGE = Path(__file__).parents[1] / "src" / "dcgan_lab"
 RANKS = {
     "cli": 7,  # the entry points
-    "fidelity": 6,  # the Keras recipe in Keras itself (a test and benchmark aid)
-    "training": 5,  # the LightningModule, losses, augmentation, EMA, the grid callback
-    "evaluation": 5,  # dcgan-eval's pictures and sweeps
-    "pictures": 4,  # figures: animations, interpolation walks
+    "training": 5,  # the LightningModule, its objective, EMA, scoring and grid callbacks
+    "pictures": 4,  # figures of a model's samples: animations, walks, dcgan-eval's charts
     "metrics": 3,  # feature extractors and scores
-    "data": 2,  # sources, splits, the datamodule
-    "report": 2,  # the sweep report, from run folders
+    "data": 2,  # sources, splits, the datamodule, image files to score
+    "report": 2,  # the sweep report and its plots, from run folders
     "runs": 1,  # the run folder, checkpoints, resume, loggers
     "models": 0,  # plain networks and sampling
     "images": -1, "targets": -1, "__init__": -1,  # the base

@@ -12,8 +12,8 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from dcgan_lab.cli import evaluate
+from dcgan_lab.data.image_files import read_images
 from dcgan_lab.data.sources import RandomImages
-from dcgan_lab.evaluation.image_files import read_images
 from tests.cli.test_errors import run_main, save_checkpoint, the_one_error_line
 from tests.conftest import bomb_png, run_cli
 

@@ -257,15 +257,15 @@ def test_report_of_a_seeds_sweep_gives_mean_and_spread_per_setting(tmp_path: Pat
               ("0.99", "1"): 80.0, ("0.99", "2"): 90.0, ("0.99", "3"): 85.0}  # fmt: skip
     for n, ((decay, seed), final) in enumerate(finals.items()):
         write_finished_job(
-            tmp_path / "sweep" / str(n), [f"model.ema_decay={decay}", f"seed={seed}"],
+            tmp_path / "sweep" / str(n), [f"model.ema.decay={decay}", f"seed={seed}"],
             [400.0, final],
         )  # fmt: skip
     result = run_cli(["dcgan-report", str(tmp_path / "sweep")], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     report = (tmp_path / "sweep" / "report" / "report.md").read_text()
     assert "## Across seeds" in report
-    assert "| model.ema_decay=0.99 | 3 | 85.0 ± 5.0 | 85.0 ± 5.0 | 1.12 | none |" in report
-    assert "| model.ema_decay=0 | 3 | 180.0 ± 105.8 | 180.0 ± 105.8 | 3.00 | 3 |" in report
+    assert "| model.ema.decay=0.99 | 3 | 85.0 ± 5.0 | 85.0 ± 5.0 | 1.12 | none |" in report
+    assert "| model.ema.decay=0 | 3 | 180.0 ± 105.8 | 180.0 ± 105.8 | 3.00 | 3 |" in report
 
 
 def test_report_on_a_folder_that_is_not_a_sweep_says_so(tmp_path: Path) -> None:

@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-keras_recipe = pytest.importorskip(
-    "dcgan_lab.fidelity.keras_recipe", reason="needs Keras: nox -s fidelity"
-)
+from tests.fidelity import keras_recipe
+
 try:
     keras_recipe.import_keras()
 except ImportError as err:
@@ -22,11 +21,11 @@ except ImportError as err:
         f"needs Keras 3 on the torch backend ({err}): nox -s fidelity", allow_module_level=True
     )
 
-from keras.src import backend as keras_backend  # noqa: E402
-from keras.src.backend.common import dtypes as keras_dtypes  # noqa: E402
-from keras.src.backend.torch import nn as keras_nn  # noqa: E402
+from keras.src import backend as keras_backend
+from keras.src.backend.common import dtypes as keras_dtypes
+from keras.src.backend.torch import nn as keras_nn
 
-from dcgan_lab.data.sources import Mnist5k  # noqa: E402
+from dcgan_lab.data.sources import Mnist5k
 
 BATCH = 32
 
@@ -58,12 +57,11 @@ def run_both(compose_train, iterations: int, dropout: float, double: bool = Fals
     dtype = torch.float64 if double else torch.float32
     reals, noises = recipe_inputs(iterations, seed)
     recipe = keras_recipe.KerasRecipe.build(dropout, seed, str(dtype).split(".")[1])
-    layout = ["model.channels_last=false"] if double else []
+    layout = ["model.speed.channels_last=false"] if double else []
     module = project_module(compose_train, dropout, *layout).to(dtype)
     keras_recipe.load_keras_weights(module, recipe)
     initial = keras_recipe.keras_state(recipe)
-    precision = "64-true" if double else "32-true"
-    ours = keras_recipe.train_project(module, reals, noises, precision)
+    ours = keras_recipe.train_project(module, reals, noises, "64-true" if double else "32-true")
     theirs: tuple[list[float], list[float]] = ([], [])
     for real, noise in zip(reals, noises, strict=True):
         nhwc = real.permute(0, 2, 3, 1).to(dtype).numpy()

@@ -127,7 +127,7 @@ def test_standing_statistics_are_measured_once_per_set_of_weights(monkeypatch) -
 def test_checkpoints_carry_the_standing_statistics(tmp_path, monkeypatch) -> None:
     """A checkpoint samples as the run sampled, without measuring again; an older one
     (batch statistics by default then) samples on standing statistics."""
-    module = keras_module(width=4, latent_dim=8, ema_decay=0.99)
+    module = keras_module(width=4, latent_dim=8, ema={"decay": 0.99})
     noise = torch.randn(6, 8)
     expected = module.sample(noise)
     checkpoint = {"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams)}

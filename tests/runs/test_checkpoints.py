@@ -48,7 +48,7 @@ def old_hparams() -> dict:
 def test_checkpoints_of_the_first_layout_load(tmp_path: Path) -> None:
     # The first layout's parameter names are today's keras networks' names.
     module = keras_module(width=8, latent_dim=16, spectral_norm=True, fused_upsample=True,
-                          ema_decay=0.999, ema_warmup=10)  # fmt: skip
+                          ema={"decay": 0.999, "warmup": 10})  # fmt: skip
     module.discriminator = keras_module(width=12, spectral_norm=True).discriminator
     path = save(module, tmp_path / "old.ckpt", old_hparams())
     loaded = load_module(path)
@@ -120,8 +120,8 @@ def biased_like(layer: torch.nn.Module, bias: torch.Tensor) -> torch.nn.Module:
 def test_a_generator_with_biases_before_its_batchnorms_loads_as_the_same_function() -> None:
     """Those biases (BatchNorm cancels them in training) fold into the running means."""
     torch.manual_seed(0)
-    new = keras_module(width=8, latent_dim=16, fused_upsample=True, ema_decay=0.999)
-    old = keras_module(width=8, latent_dim=16, fused_upsample=True, ema_decay=0.999)
+    new = keras_module(width=8, latent_dim=16, fused_upsample=True, ema={"decay": 0.999})
+    old = keras_module(width=8, latent_dim=16, fused_upsample=True, ema={"decay": 0.999})
     assert old.generator_ema is not None and new.generator_ema is not None
     assert set(new.generator.folded_biases()) == {"project.0", "upsample.1"}
     for layer, norm in new.generator.folded_biases().items():

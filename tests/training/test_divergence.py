@@ -12,11 +12,13 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import OmegaConf
 
+import dcgan_lab.training.module as module_file
 from dcgan_lab.cli import train
 from dcgan_lab.data import ImageDataModule
 from dcgan_lab.data.sources import RandomImages
 from dcgan_lab.errors import TrainingDiverged
 from dcgan_lab.report.collect import read_sweep
+from dcgan_lab.training.divergence import DivergenceWatch
 from tests.conftest import CONF, keras_module, run_cli
 
 
@@ -95,8 +97,8 @@ def test_off_the_cpu_the_check_waits_for_a_log_step_and_still_never_saves_a_nan(
     torch.manual_seed(0)
     adam = partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999))
     module = keras_module(width=4, latent_dim=8, g_optimizer=adam, d_optimizer=adam)
-    monkeypatch.setattr(type(module), "_host_reads_are_free", lambda self: False)
-    monkeypatch.setattr(type(module), "_logs_this_step", lambda self: False)
+    monkeypatch.setattr(DivergenceWatch, "host_reads_free", staticmethod(lambda device: False))
+    monkeypatch.setattr(module_file, "logs_this_step", lambda trainer: False)
     real_loss, calls = module.loss.discriminator_real, []
 
     def nan_at_batch_5(logits: torch.Tensor) -> torch.Tensor:

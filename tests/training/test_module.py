@@ -111,7 +111,7 @@ def test_real_and_fake_share_one_discriminator_pass_with_the_same_logits(num_cla
     labels = torch.arange(4) if num_classes else None
     calls: list[int] = []
     module.discriminator.register_forward_hook(lambda m, args, out: calls.append(len(args[0])))
-    joined = module._critic_each({"real": real, "fake": fake}, labels, joined=True)
+    joined = module.objective.critic_each({"real": real, "fake": fake}, labels, joined=True)
     assert calls == [8]  # one pass over both batches
     for kind, images in (("real", real), ("fake", fake)):
         torch.testing.assert_close(joined[kind][0], module.discriminator(images, labels))

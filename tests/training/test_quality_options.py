@@ -13,7 +13,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-import dcgan_lab.training.module as gan_module
+import dcgan_lab.training.objective as objective_module
 from dcgan_lab.cli.train import train
 from dcgan_lab.data import ImageDataModule
 from dcgan_lab.data.datamodule import to_signed_unit
@@ -26,7 +26,7 @@ from dcgan_lab.report.collect import Job
 from dcgan_lab.report.seeds import summarise_seeds
 from dcgan_lab.runs.checkpoints import find_checkpoints
 from dcgan_lab.training.augment import DiffAugment, cutout, translation
-from dcgan_lab.training.ema import ema_of
+from dcgan_lab.training.ema import GeneratorEMA
 from dcgan_lab.training.losses import (
     GANLoss,
     HingeLoss,
@@ -36,6 +36,8 @@ from dcgan_lab.training.losses import (
     r1_penalty,
 )
 from dcgan_lab.training.module import DCGANModule
+from dcgan_lab.training.progress import run_progress
+from dcgan_lab.training.scoring import ScoreSamples
 from tests.conftest import keras_module
 
 REAL = torch.tensor([2.0, 0.5])
@@ -129,7 +131,7 @@ def test_lazy_r1_penalises_every_nth_d_step_at_n_times_the_weight(
         calls.append(real.shape[0])
         return r1_penalty(real_logits, real)
 
-    monkeypatch.setattr(gan_module, "r1_penalty", counted)  # count the double backwards
+    monkeypatch.setattr(objective_module, "r1_penalty", counted)  # count the double backwards
     fit(module(loss=loss), steps=16)  # 8 batches of 16
     assert calls == [16, 16]  # batches 0 and 4
 
@@ -154,7 +156,7 @@ def test_spectral_norm_bounds_every_discriminator_layer() -> None:
 def test_ema_follows_the_closed_form_and_warms_up() -> None:
     torch.manual_seed(0)
     g = KerasGenerator(latent_dim=4, width=2)
-    ema = ema_of(g, decay=0.9, warmup=0)
+    ema = GeneratorEMA(g, decay=0.9, warmup=0)
     start = [p.detach().clone() for p in g.parameters()]
     ema.update_parameters(g)  # the first update copies
     with torch.no_grad():
@@ -168,7 +170,7 @@ def test_ema_follows_the_closed_form_and_warms_up() -> None:
         assert not torch.equal(averaged, current) and not torch.equal(averaged, initial)
     assert not any(p.requires_grad for p in ema.parameters())
     # Warm-up: the decay ramps from 0, so early updates follow G closely.
-    warm = ema_of(g, decay=0.9, warmup=100)
+    warm = GeneratorEMA(g, decay=0.9, warmup=100)
     warm.update_parameters(g)
     with torch.no_grad():
         for p in g.parameters():
@@ -191,7 +193,7 @@ def test_ema_span_caps_the_average_at_a_fraction_of_the_expected_run(
 ) -> None:
     torch.manual_seed(0)
     g = KerasGenerator(latent_dim=4, width=2)
-    ema = ema_of(g, decay=0.9998, warmup=0, span=0.25)
+    ema = GeneratorEMA(g, decay=0.9998, warmup=0, span=0.25)
     for _ in range(40):
         ema.update_parameters(g)
     with torch.no_grad():
@@ -221,16 +223,16 @@ def test_the_run_progress_the_ema_span_follows(
         fit_loop=SimpleNamespace(epoch_loop=SimpleNamespace(batch_idx=49)), callbacks=callbacks,
     )  # fmt: skip
     monkeypatch.setattr(type(model), "trainer", property(lambda _: trainer))
-    assert model._progress() == pytest.approx(progress)
+    assert run_progress(trainer) == pytest.approx(progress)  # type: ignore[arg-type]
 
 
 def test_ema_loaded_from_a_checkpoint_continues_its_warmup_from_the_saved_count() -> None:
     torch.manual_seed(0)
     g = KerasGenerator(latent_dim=4, width=2)
-    saved = ema_of(g, decay=0.9, warmup=100)
+    saved = GeneratorEMA(g, decay=0.9, warmup=100)
     for _ in range(51):
         saved.update_parameters(g)  # n_averaged 51: the next update decays by 0.9 * 51/100
-    resumed = ema_of(KerasGenerator(latent_dim=4, width=2), decay=0.9, warmup=100)
+    resumed = GeneratorEMA(KerasGenerator(latent_dim=4, width=2), decay=0.9, warmup=100)
     resumed.update_parameters(g)  # its own count is now 1; loading must replace it
     resumed.load_state_dict(saved.state_dict())
     with torch.no_grad():
@@ -259,7 +261,7 @@ def fit(model: DCGANModule, steps: int) -> None:
 
 
 def test_training_updates_the_ema_generator_behind_the_raw_one() -> None:
-    model = module(ema_decay=0.9, ema_warmup=0)
+    model = module(ema={"decay": 0.9, "warmup": 0})
     assert model.generator_ema is not None
     initial = [p.detach().clone() for p in model.generator.parameters()]
     fit(model, steps=20)
@@ -285,13 +287,15 @@ def test_diffaugment_feeds_d_augmented_images_with_gradients() -> None:
     model = module(augment=["translation", "cutout"])
     model.eval()  # dropout off: any difference comes from the augmentation
     images = torch.zeros(16, 1, 28, 28, requires_grad=True)
-    first, second = model._critic(images, None)[0], model._critic(images, None)[0]
+    first, second = model.objective.critic(images, None)[0], model.objective.critic(images, None)[0]
     assert not torch.equal(first, second)
     first.sum().backward()
     assert images.grad is not None and images.grad.abs().sum() > 0
     plain = module()
     plain.eval()
-    assert torch.equal(plain._critic(images, None)[0], plain._critic(images, None)[0])
+    assert torch.equal(
+        plain.objective.critic(images, None)[0], plain.objective.critic(images, None)[0]
+    )
 
 
 def test_translation_and_cutout_move_and_blank_with_background() -> None:
@@ -341,7 +345,7 @@ def test_sample_and_eval_prefer_a_runs_best_checkpoint(tmp_path: Path) -> None:
 
 
 def seed_job(seed: str, setting: str, curve: list[float]) -> Job:
-    return Job(Path(seed), {"seed": seed, "model.ema_decay": setting}, "completed",
+    return Job(Path(seed), {"seed": seed, "model.ema.decay": setting}, "completed",
                list(enumerate(curve)))  # fmt: skip
 
 
@@ -351,9 +355,9 @@ def test_seed_summary_gives_mean_spread_and_flags_collapsed_seeds() -> None:
         seed_job("3", "0", [90, 200]),  # best early, collapsed by the end
         seed_job("1", "0.99", [200, 80]), seed_job("2", "0.99", [200, 90]),
     ]  # fmt: skip
-    summaries = summarise_seeds(jobs, ["model.ema_decay", "seed"])
+    summaries = summarise_seeds(jobs, ["model.ema.decay", "seed"])
     ema, plain = summaries  # best mean final FID first
-    assert ema.label == "model.ema_decay=0.99" and ema.final_mean == pytest.approx(85)
+    assert ema.label == "model.ema.decay=0.99" and ema.final_mean == pytest.approx(85)
     assert ema.spread(ema.final) == pytest.approx(math.sqrt(50))
     assert plain.final_mean == pytest.approx(140) and plain.best_mean == pytest.approx(310 / 3)
     assert plain.collapsed == ("3",) and ema.collapsed == ()
@@ -366,7 +370,8 @@ def test_a_run_scores_raw_and_ema_generators_and_reports_the_better(
     cfg = compose_train(
         "data=random", "trainer=fast", "logger=csv", "trainer.max_epochs=3",
         "metrics.extractor_steps=30", "metrics.n_fake=128", f"paths.cache_dir={tmp_path / 'c'}",
-        "model.ema_decay=0.9", "model.ema_warmup=0", "model.ema_span=0", "model.score_raw=always",
+        "model.ema.decay=0.9", "model.ema.warmup=0", "model.ema.span=0",
+        "model.ema.score_raw=always",
     )  # fmt: skip
     metrics = train(cfg)
     with open(tmp_path / "run" / "csv" / "metrics.csv") as f:
@@ -395,24 +400,24 @@ def test_a_run_scores_raw_and_ema_generators_and_reports_the_better(
 def test_which_generators_each_validation_scores(
     score_raw: str, raw_fids: list[float], scored: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    model = module(ema_decay=0.9, score_raw=score_raw)
-    model.quality = SimpleNamespace()  # type: ignore[assignment]  # set: validation scores
+    model = module(ema={"decay": 0.9, "score_raw": score_raw})
+    scoring = ScoreSamples(quality=SimpleNamespace())  # type: ignore[arg-type]
     calls: list[bool] = []
     logged: list[dict[str, float]] = []
     validation = iter(range(len(raw_fids)))
     current = [0]
 
-    def score(ema: bool) -> dict[str, float]:
+    def score(scored_module: DCGANModule, ema: bool) -> dict[str, float]:
+        assert scored_module is model
         calls.append(ema)
         return {"fid": 5.0 if ema else float(raw_fids[current[0]])}
 
-    monkeypatch.setattr(model, "_score", score)
+    monkeypatch.setattr(scoring, "score", score)
     monkeypatch.setattr(model, "log_dict", lambda values, **_: logged.append(values))
     monkeypatch.setattr(model, "log", lambda *_, **__: None)
     trainer = SimpleNamespace(sanity_checking=False, callback_metrics={"val/fid_raw": 1.0})
-    monkeypatch.setattr(type(model), "trainer", property(lambda _: trainer))
     for current[0] in validation:
-        model.on_validation_epoch_end()
+        scoring.on_validation_epoch_end(trainer, model)  # type: ignore[arg-type]
     assert calls == scored
     # No stale raw FID left for train.log's epoch line once the raw G is no longer scored.
     assert ("val/fid_raw" in trainer.callback_metrics) == (scored[-2:] == [False, True])

@@ -36,7 +36,7 @@ def fit(model: DCGANModule, **trainer_kwargs: object) -> pl.Trainer:
 
 
 def test_channels_last_computes_the_same_function_and_trains() -> None:
-    plain, nhwc = module(), module(channels_last=True)
+    plain, nhwc = module(), module(speed={"channels_last": True})
     nhwc.configure_model()
     conv = nhwc.generator.get_submodule("upsample.1")
     assert isinstance(conv, torch.nn.Conv2d)
@@ -69,7 +69,7 @@ def test_bf16_mixed_precision_trains_with_finite_losses() -> None:
 
 @pytest.mark.slow
 def test_compile_keeps_parameter_names_and_trains() -> None:
-    model = module(compile=True)
+    model = module(speed={"compile": True})
     keys = set(module().state_dict())
     fit(model)
     assert set(model.state_dict()) == keys  # checkpoints load into an uncompiled module

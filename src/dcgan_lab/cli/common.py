@@ -125,7 +125,7 @@ def describe_missing_config(err: MissingConfigException) -> str:
 
 # Config groups mounted at another package, and how to choose them on the command line.
 MOUNTED_GROUPS = {
-    "optimizer": "the optimizer is chosen per network: write optimizers=NAME for both, or "
+    "optimizer": "the optimizer is chosen per network: write optimizer_pair=NAME for both, or "
     "optimizer@model.g_optimizer=NAME / optimizer@model.d_optimizer=NAME for one",
     "loss@model.loss": "write loss=NAME (bce, hinge, lsgan, wgan_gp, acgan)",
 }

@@ -20,13 +20,13 @@ from dcgan_lab.cli.common import (
     run_with_clear_errors,
 )
 from dcgan_lab.data.datamodule import ImageDataModule, to_signed_unit
+from dcgan_lab.data.image_files import read_images
 from dcgan_lab.errors import UserError
-from dcgan_lab.evaluation.class_plot import plot_class_histogram
-from dcgan_lab.evaluation.copies import save_copies
-from dcgan_lab.evaluation.image_files import read_images
-from dcgan_lab.evaluation.latent_scales import check_scales, latent_scale_sweep, plot_latent_scales
 from dcgan_lab.metrics.conditional import conditional_scores
 from dcgan_lab.metrics.quality import SampleQuality
+from dcgan_lab.pictures.class_plot import plot_class_histogram
+from dcgan_lab.pictures.copies import save_copies
+from dcgan_lab.pictures.latent_scales import check_scales, latent_scale_sweep, plot_latent_scales
 from dcgan_lab.runs.checkpoints import find_checkpoints
 from dcgan_lab.runs.run_dir import RunDir
 from dcgan_lab.targets import require_buildable

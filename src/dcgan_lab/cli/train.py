@@ -22,6 +22,7 @@ from dcgan_lab.metrics.quality import SampleQuality
 from dcgan_lab.runs import lock, sweep_outcome
 from dcgan_lab.runs.checkpoints import read_checkpoint
 from dcgan_lab.runs.interrupt import CheckpointOnInterrupt
+from dcgan_lab.runs.renamed_keys import modernise
 from dcgan_lab.runs.resume import resume_arguments
 from dcgan_lab.runs.run_dir import RunDir
 from dcgan_lab.runs.run_log import RunLog, log, run_log, say
@@ -29,6 +30,7 @@ from dcgan_lab.runs.status import is_rank_zero, run_recorded
 from dcgan_lab.runs.time_budget import budget_timer
 from dcgan_lab.training.precision import emulated_bf16_notice, native_bf16_cpu
 from dcgan_lab.training.progress import batches_done
+from dcgan_lab.training.scoring import ScoreSamples
 from dcgan_lab.training.stop import StopAtIteration
 
 
@@ -68,8 +70,10 @@ def _train(cfg: DictConfig, on_start: Callable[[], None], lines: RunLog) -> dict
     if cfg.get("ckpt_path"):  # missing, corrupt or of another architecture: one line
         # The module's own loading checks (older layouts upgraded, then the architecture).
         model.on_load_checkpoint(read_checkpoint(cfg.ckpt_path))
-    model.quality = build_quality(cfg.get("metrics"), datamodule)
+    quality = build_quality(cfg.get("metrics"), datamodule)
     callbacks = instantiate_each(cfg.get("callbacks"))
+    if quality is not None:
+        callbacks.append(ScoreSamples(quality))
     loggers: list[Logger] = instantiate_each(cfg.get("logger"))
     trainer: pl.Trainer = hydra.utils.instantiate(
         cfg.trainer, callbacks=callbacks, logger=loggers or False
@@ -181,8 +185,11 @@ def hydra_main(cfg: DictConfig) -> float | None:
 
 
 def main() -> None:
+    arguments, notes = modernise(sys.argv[1:])
+    for note in notes:
+        print(f"dcgan-train: note: {note}", file=sys.stderr)
     try:
-        sys.argv[1:] = resume_arguments(sys.argv[1:])
+        sys.argv[1:] = resume_arguments(arguments)
     except UserError as err:
         fail("dcgan-train", str(err))
     run_with_clear_errors(hydra_main, "dcgan-train")

@@ -14,6 +14,7 @@ The model's buffers and mode are restored afterwards: sampling never changes the
 from __future__ import annotations
 
 import hashlib
+import math
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -251,3 +252,16 @@ class NoiseStream:
             self.buffer = torch.cat([self.buffer, fresh])
         rows, self.buffer = self.buffer[:k], self.buffer[k:]
         return rows
+
+
+def grid_inputs(
+    n: int, latent_dim: int, num_classes: int
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Noise (n, Z) and labels (n,) (None: unconditional) for a sample grid. Conditional:
+    one row per class, the columns sharing their noise, so a row shows one class in
+    sqrt(n) styles (num_classes * isqrt(n) images)."""
+    if not num_classes:
+        return torch.randn(n, latent_dim), None
+    columns = max(1, math.isqrt(n))
+    noise = torch.randn(columns, latent_dim).repeat(num_classes, 1)  # (C*cols, Z)
+    return noise, torch.arange(num_classes).repeat_interleave(columns)

@@ -19,6 +19,13 @@ OLD_NETWORK_KEYS = (
     "latent_dim", "width", "g_width", "d_width", "dropout", "channels", "image_size",
     "spectral_norm", "fused_upsample",
 )  # fmt: skip
+# Flat module settings of checkpoints written before they were grouped into the ``ema`` and
+# ``speed`` nodes: old key -> (node, key).
+GROUPED_KEYS = {
+    "ema_decay": ("ema", "decay"), "ema_warmup": ("ema", "warmup"), "ema_span": ("ema", "span"),
+    "score_raw": ("ema", "score_raw"), "compile": ("speed", "compile"),
+    "channels_last": ("speed", "channels_last"),
+}  # fmt: skip
 # Where a checkpoint keeps the standing BatchNorm statistics of its generators (by name:
 # generator, generator_ema); present, if empty, in every checkpoint written since
 # ``bn_sampling=standing`` became the default.
@@ -58,8 +65,13 @@ def upgrade_checkpoint(checkpoint: dict[str, Any]) -> dict[str, Any]:
     One written while ``bn_sampling=batch`` was the default samples on standing statistics,
     as a new run does (batch statistics made each image depend on its batch-mates). One of
     the first layout (one built-in architecture, its sizes as flat hyperparameters) gets
-    the network nodes of today's; its weights already have today's names."""
+    the network nodes of today's; its weights already have today's names. Flat EMA and
+    speed settings move into their nodes."""
     saved = checkpoint.setdefault("hyper_parameters", {})
+    if isinstance(saved, dict):
+        for flat, (node, name) in GROUPED_KEYS.items():
+            if flat in saved:
+                saved.setdefault(node, {})[name] = saved.pop(flat)
     old_default = isinstance(saved, dict) and saved.get("bn_sampling", "batch") == "batch"
     if old_default and STANDING_KEY not in checkpoint:
         saved["bn_sampling"] = "standing"

@@ -16,6 +16,7 @@ from omegaconf import OmegaConf
 
 from dcgan_lab.errors import UserError, first_line
 from dcgan_lab.runs import lock
+from dcgan_lab.runs.renamed_keys import modernise
 from dcgan_lab.runs.run_dir import RunDir
 from dcgan_lab.targets import require_buildable
 
@@ -141,9 +142,10 @@ def resume_arguments(argv: list[str], runs_root: Path = RUNS_ROOT) -> list[str]:
 def replayable_overrides(path: Path) -> list[str]:
     """A run's recorded overrides, refused in one line when they would make Hydra call
     something: a ``hydra.*`` setting (Hydra's own callbacks, search path) or a ``_target_``
-    that is not this package's (``targets.require_buildable``)."""
+    that is not this package's (``targets.require_buildable``). Old spellings of renamed
+    keys are replayed in today's."""
     try:
-        original = [str(o) for o in OmegaConf.load(path)]
+        original, _ = modernise([str(o) for o in OmegaConf.load(path)])
         parsed = OverridesParser.create().parse_overrides(original)
     except Exception as err:
         raise UserError(f"cannot read {path}: {first_line(err)}; restore the run's file") from None

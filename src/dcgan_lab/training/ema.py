@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
-from dcgan_lab.errors import UserError
+from dcgan_lab.errors import ArgumentError
+from dcgan_lab.models.checks import require_choice
 
 
 class GeneratorEMA(AveragedModel):
@@ -63,13 +66,53 @@ class GeneratorEMA(AveragedModel):
         self.updates = None  # a loaded n_averaged replaces the host copy
 
 
-def ema_of(generator: nn.Module, decay: float, warmup: int, span: float = 0.0) -> GeneratorEMA:
-    """The generator's moving average; the options are checked here (one line each)."""
-    if not 0.0 < decay < 1.0:
-        raise UserError(f"model.ema_decay={decay} must be in (0, 1), or 0 to turn EMA off")
+SCORE_RAW = ("always", "until_ema_leads")
+
+
+@dataclass(frozen=True)
+class EMASettings:
+    """The ``model.ema`` node: the generator's moving average and how validation scores it.
+
+    ``decay`` (0: no EMA), ``warmup`` and ``span``: see ``GeneratorEMA``. ``score_raw``:
+    which generators each validation scores, ``always`` both, or ``until_ema_leads``: both
+    until the EMA scored better several validations in a row, then the EMA alone
+    (``training/scoring.py``).
+    """
+
+    decay: float = 0.0
+    warmup: int = 0
+    span: float = 0.0
+    score_raw: str = "always"
+
+    def average_of(self, generator: nn.Module) -> GeneratorEMA | None:
+        """The generator's moving average, or None with the EMA off."""
+        return GeneratorEMA(generator, self.decay, self.warmup, self.span) if self.decay else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def ema_settings(node: Mapping[str, Any] | None) -> EMASettings:
+    """The ``ema`` node checked (one line naming the key each; the entry point adds
+    ``model.``); None: no EMA."""
+    given = dict(node or {})
+    known = [f.name for f in fields(EMASettings)]
+    for key in given:
+        if key not in known:
+            raise ArgumentError("ema", f"{{name}}.{key} is not a setting: use {', '.join(known)}")
+    settings = EMASettings(**given)
+    decay, warmup, span = settings.decay, settings.warmup, settings.span
+    if not is_number(decay) or not 0.0 <= decay < 1.0:
+        raise ArgumentError("ema.decay", f"{{name}}={decay!r} must be in (0, 1), or 0 for no EMA")
     if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-        raise UserError(f"model.ema_warmup={warmup!r} must be an integer >= 0")
-    number = isinstance(span, int | float) and not isinstance(span, bool)
-    if not number or not 0.0 <= span <= 1.0:
-        raise UserError(f"model.ema_span={span!r} must be a number in [0, 1] (e.g. 0.25), 0: off")
-    return GeneratorEMA(generator, decay, warmup, span)
+        raise ArgumentError("ema.warmup", f"{{name}}={warmup!r} must be an integer >= 0")
+    if not is_number(span) or not 0.0 <= span <= 1.0:
+        raise ArgumentError(
+            "ema.span", f"{{name}}={span!r} must be a number in [0, 1] (e.g. 0.25), 0: off"
+        )
+    require_choice("ema.score_raw", settings.score_raw, SCORE_RAW)
+    return settings
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

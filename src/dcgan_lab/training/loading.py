@@ -44,7 +44,7 @@ def load_module(
         module.hparams["bn_sampling"] = require_bn_mode("bn_sampling", bn_sampling)
     require_choice("generator", generator, GENERATORS)
     if generator == "ema" and module.generator_ema is None:
-        raise UserError(f"generator=ema: {ckpt_path} was trained without EMA (model.ema_decay=0)")
+        raise UserError(f"generator=ema: {ckpt_path} was trained without EMA (model.ema.decay=0)")
     if generator != "auto":
         module.use_ema.fill_(generator == "ema")
     return module

@@ -1,1 +1,0 @@
-"""The Keras recipe run in Keras itself, beside ``experiment=keras`` (needs ``.[fidelity]``)."""

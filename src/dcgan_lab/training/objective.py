@@ -1,0 +1,123 @@
+"""D's and G's objectives for one batch: augmentation, the GAN loss, R1, the gradient
+penalty and ACGAN's class term. The maths only: the module zeroes, backpropagates and
+steps the optimizers around these."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dcgan_lab.models.base import Discriminator
+from dcgan_lab.training.augment import DiffAugment
+from dcgan_lab.training.losses import GANLoss, gradient_penalty, r1_penalty
+
+Scores = tuple[torch.Tensor, torch.Tensor | None]  # D's logits (B,), ACGAN class logits (B, K)
+
+
+class AdversarialObjective:
+    """The losses of a discriminator (with ACGAN's ``aux_classifier``, if any) under
+    ``loss``, on images through DiffAugment when ``augment`` is on. Holds references, not
+    copies: the module owns (and checkpoints) every network."""
+
+    def __init__(
+        self,
+        discriminator: Discriminator,
+        loss: GANLoss,
+        augment: DiffAugment | None,
+        aux_classifier: nn.Linear | None,
+    ) -> None:
+        self.discriminator, self.loss = discriminator, loss
+        self.augment, self.aux_classifier = augment, aux_classifier
+
+    def critic(self, images: torch.Tensor, labels: torch.Tensor | None) -> Scores:
+        """D's logits (B,) on images (B, C, H, W), and the auxiliary classifier's class
+        logits (B, classes) with ACGAN (else None)."""
+        images = self.augment(images) if self.augment else images
+        if self.aux_classifier is None:
+            return self.discriminator(images, labels), None
+        features = self.discriminator.feature_map(images)  # (B, C, h, w)
+        classes = self.aux_classifier(self.discriminator.pooled(features))  # (B, classes)
+        return self.discriminator.logits(features, labels), classes
+
+    def critic_each(
+        self, batches: dict[str, torch.Tensor], labels: torch.Tensor | None, joined: bool
+    ) -> dict[str, Scores]:
+        """``critic`` on each named batch (B, C, H, W); ``joined``: as one pass, which at
+        small batches costs less than a pass per batch (the per-layer overhead is paid
+        once). Only for a D that treats every image on its own (``batch_independent``: no
+        BatchNorm): the logits are those of separate passes; only the random draws (dropout
+        masks, DiffAugment) come in another order, and spectral norm refines its estimate
+        once per D step instead of once per pass."""
+        if len(batches) == 1 or not joined:
+            return {kind: self.critic(x, labels) for kind, x in batches.items()}
+        both = torch.cat(list(batches.values()))  # (n*B, C, H, W)
+        repeated = None if labels is None else labels.repeat(len(batches))  # (n*B,)
+        logits, classes = self.critic(both, repeated)  # (n*B,), (n*B, classes) | None
+        sizes = [len(x) for x in batches.values()]
+        split_classes = classes.split(sizes) if classes is not None else [None] * len(sizes)
+        pairs = zip(logits.split(sizes), split_classes, strict=True)
+        return dict(zip(batches, pairs, strict=True))
+
+    def discriminator_loss(
+        self,
+        real: torch.Tensor | None,
+        fake: torch.Tensor | None,
+        labels: torch.Tensor | None,
+        batch_idx: int,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """D's loss on real and detached fake images (B, C, H, W), and D's mean belief in
+        each (``train/d_real``, ``train/d_fake``). Either batch may be None:
+        ``step=keras`` updates D on each alone."""
+        r1_weight = self.loss.r1_weight_at(batch_idx) if real is not None else 0.0
+        if r1_weight and real is not None:
+            real = real.detach().requires_grad_(True)  # R1 differentiates D by x
+        batches = {kind: x for kind, x in (("real", real), ("fake", fake)) if x is not None}
+        parts: list[torch.Tensor] = []
+        stats: dict[str, torch.Tensor] = {}
+        # One pass over real and fake together, except with R1: its double backward through
+        # the doubled batch costs more than the joined pass saves (measured at batch 32).
+        joined = self.discriminator.batch_independent and not r1_weight
+        for kind, (logits, classes) in self.critic_each(batches, labels, joined).items():
+            part = getattr(self.loss, f"discriminator_{kind}")(logits)
+            if kind == "real" and r1_weight:
+                part = part + 0.5 * r1_weight * r1_penalty(logits, batches["real"])
+            if classes is not None and labels is not None:  # ACGAN: D classifies both
+                part = part + self.loss.ac_weight * F.cross_entropy(classes, labels)
+            parts.append(part)
+            stats[f"train/d_{kind}"] = torch.sigmoid(logits.detach()).mean()
+        d_loss = torch.stack(parts).sum()
+        if self.loss.gp_weight and real is not None and fake is not None:
+            d = self.discriminator
+            critic = d if labels is None else lambda x: d(x, labels)
+            d_loss = d_loss + self.loss.gp_weight * gradient_penalty(critic, real, fake)
+        return d_loss, stats
+
+    def generator_loss(self, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """G's loss through D (e.g. non-saturating BCE: fake labelled real); call it, and
+        backpropagate, inside ``frozen(discriminator, aux_classifier)``."""
+        logits, classes = self.critic(fake, labels)
+        g_loss = self.loss.generator(logits)
+        if classes is not None and labels is not None:  # ACGAN: fakes D can classify
+            g_loss = g_loss + self.loss.ac_weight * F.cross_entropy(classes, labels)
+        return g_loss
+
+
+@contextmanager
+def frozen(*networks: nn.Module | None) -> Iterator[None]:
+    """The networks' parameters without gradients inside the block (their requires_grad
+    restored after). G's step freezes D this way; D's step needs nothing frozen, as G's
+    fakes reach it detached. (Lightning's toggle_optimizer does both, over every optimizer's
+    parameters, twice a step.)"""
+    params = [p for net in networks if net is not None for p in net.parameters()]
+    saved = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(params, saved, strict=True):
+            p.requires_grad_(flag)

@@ -1,0 +1,50 @@
+"""The module's own switches, checked when it is built (one line naming the key each):
+the step recipe, the speed switches, and that the networks agree on conditioning."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dcgan_lab.errors import ArgumentError, UserError
+from dcgan_lab.models.base import Discriminator, Generator
+from dcgan_lab.models.checks import require_choice
+from dcgan_lab.training.losses import GANLoss
+
+STEPS = ("joint", "keras")
+SPEED = {"compile": False, "channels_last": False}
+
+
+def speed_settings(node: Mapping[str, Any] | None) -> dict[str, bool]:
+    """The ``speed`` node: switches that change how fast, never what, the module computes."""
+    given = dict(node or {})
+    for key, value in given.items():
+        if key not in SPEED:
+            advice = "use compile or channels_last"
+            raise ArgumentError("speed", f"{{name}}.{key} is not a switch: {advice}")
+        if not isinstance(value, bool):
+            raise ArgumentError(f"speed.{key}", f"{{name}}={value!r}: use true or false")
+    return {**SPEED, **given}
+
+
+def require_step(step: str, loss: GANLoss) -> None:
+    require_choice("step", step, STEPS)
+    if step == "keras" and loss.gp_weight:
+        raise UserError(
+            "step=keras updates D on real and fake batches apart, but WGAN-GP's penalty needs "
+            "both: use model.step=joint with loss=wgan_gp"
+        )
+
+
+def require_conditioning(
+    conditional: bool, generator: Generator, discriminator: Discriminator
+) -> int:
+    """The class count both networks condition on (0: unconditional); they must agree."""
+    classes = {generator.num_classes, discriminator.num_classes}
+    if len(classes) > 1 or bool(generator.num_classes) != bool(conditional):
+        raise UserError(
+            f"conditional={conditional} but the generator conditions on {generator.num_classes} "
+            f"classes and the discriminator on {discriminator.num_classes}; build both with "
+            "conditional and num_classes from the model config (conf/model/*.yaml)"
+        )
+    return generator.num_classes
