@@ -12,17 +12,15 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from hydra import compose, initialize_config_dir
+from common import BatchTimer, compose_config
 from hydra.utils import instantiate
 from PIL import Image, ImageDraw
 
-from dcgan_lab.cli.common import config_dir
 from dcgan_lab.cli.train import follow_data
 
 
@@ -48,43 +46,26 @@ def write_folder(root: Path, n: int = 600, side: int = 80) -> None:
 
 
 def build(root: Path, out: Path, *overrides: str):  # type: ignore[no-untyped-def]
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=[
-                "model=dcgan", "data=folder", f"data.source.root={root}", "latent=base",
-                "dropout=none", f"paths.output_dir={out}", f"paths.cache_dir={out / 'cache'}",
-                *overrides,
-            ],
-        )  # fmt: skip
+    cfg = compose_config(
+        "model=dcgan", "data=folder", f"data.source.root={root}", "latent=base", "dropout=none",
+        f"paths.output_dir={out}", f"paths.cache_dir={out / 'cache'}", *overrides,
+    )  # fmt: skip
     data = instantiate(cfg.data)
     data.setup()
     follow_data(cfg, data)
     return cfg, data, instantiate(cfg.model)
 
 
-class Timer(pl.Callback):
-    def __init__(self, warmup: int) -> None:
-        self.warmup, self.start, self.batches = warmup, 0.0, 0
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:  # type: ignore[no-untyped-def]
-        if trainer.fit_loop.total_batch_idx == self.warmup:
-            self.start = time.perf_counter()
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # type: ignore[no-untyped-def]
-        self.batches = trainer.fit_loop.total_batch_idx + 1
-
-
 def images_per_s(root: Path, out: Path, batch_size: int, n_batches: int, warmup: int = 3) -> float:
     _, data, model = build(root, out, f"data.batch_size={batch_size}")
-    timer = Timer(warmup)
+    timer = BatchTimer(warmup)
     trainer = pl.Trainer(
         accelerator="cpu", max_steps=2 * (warmup + n_batches), limit_val_batches=0, logger=False,
         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
         callbacks=[timer],
     )  # fmt: skip
     trainer.fit(model, datamodule=data)
-    return (timer.batches - warmup) * batch_size / (time.perf_counter() - timer.start)
+    return timer.batches * batch_size / timer.seconds
 
 
 def main() -> None:

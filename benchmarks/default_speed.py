@@ -26,25 +26,24 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from hydra import compose, initialize_config_dir
+from common import BatchTimer, MethodTimer, compose_config
 from hydra.utils import instantiate
 from loops import DefaultLoop, batches, seed_step
 from omegaconf import DictConfig
 from pytorch_lightning.core.optimizer import LightningOptimizer
 
-from dcgan_lab.cli.common import config_dir
 from dcgan_lab.cli.train import instantiate_each
 from dcgan_lab.models.dropout import UniformMaskDropout
+from dcgan_lab.training.divergence import DivergenceWatch
 from dcgan_lab.training.ema import GeneratorEMA
 from dcgan_lab.training.module import DCGANModule
 
-SEED = ["latent=base", "model.channels_last=false", "model.generator.fused_upsample=false",
+SEED = ["latent=base", "model.speed.channels_last=false", "model.generator.fused_upsample=false",
         "~model.g_optimizer.fused", "~model.d_optimizer.fused"]  # fmt: skip
 
 
 def config(*overrides: str) -> DictConfig:
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose("train", overrides=["metrics=none", "logger=csv", *overrides])
+    cfg = compose_config("metrics=none", "logger=csv", *overrides)
     cfg.paths.output_dir = tempfile.mkdtemp(prefix="dcgan-speed-")
     return cfg
 
@@ -67,8 +66,8 @@ def hand_written(
         return lambda: seed_step(G, D, opt_g, opt_d, next(data), Z)
     loss = cfg.model.loss
     loop = DefaultLoop(G, D, module.generator_ema, opt_g, opt_d, Z, loss.r1_weight,
-                       loss.r1_every, cfg.model.ema_decay, cfg.model.ema_warmup,
-                       cfg.model.channels_last, cfg.model.ema_span)  # fmt: skip
+                       loss.r1_every, cfg.model.ema.decay, cfg.model.ema.warmup,
+                       cfg.model.speed.channels_last, cfg.model.ema.span)  # fmt: skip
     return lambda: loop.step(next(data))
 
 
@@ -104,31 +103,6 @@ class SideBySide(pl.Callback):
         self.mark = time.perf_counter()
 
 
-class PartTimer:
-    """Wall time spent in chosen methods, summed; ``wrap`` patches one in place."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = defaultdict(float)
-        self.undo: list[Callable[[], None]] = []
-
-    def wrap(self, owner: Any, method: str, part: str) -> None:
-        original = getattr(owner, method)
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                self.seconds[part] += time.perf_counter() - start
-
-        setattr(owner, method, timed)
-        self.undo.append(lambda: setattr(owner, method, original))
-
-    def restore(self) -> None:
-        for undo in reversed(self.undo):
-            undo()
-
-
 def fit(cfg: DictConfig, callback: pl.Callback, batches_: int) -> None:
     pl.seed_everything(cfg.seed, verbose=False)
     data = instantiate(cfg.data)
@@ -159,29 +133,23 @@ def side_by_side(batch: int, precision: str, chunks: int, chunk: int, warmup: in
 
 def profile(batches_: int, batch: int = 8) -> None:
     """Shares of a default step: the framework's parts, the module's own extras, the maths."""
-    parts = PartTimer()
+    parts = MethodTimer()
     parts.wrap(DCGANModule, "training_step", "training_step")
     parts.wrap(DCGANModule, "log_dict", "logging (self.log_dict)")
-    parts.wrap(DCGANModule, "_stop_if_diverged", "divergence check")
+    parts.wrap(DivergenceWatch, "after_step", "divergence check")
     parts.wrap(GeneratorEMA, "update_parameters", "EMA update")
     parts.wrap(LightningOptimizer, "step", "optimizer step (Lightning's wrapper)")
     parts.wrap(torch.optim.Adam, "step", "optimizer step (Adam itself)")
     parts.wrap(DCGANModule, "manual_backward", "backward (Lightning's wrapper)")
     parts.wrap(torch.autograd, "backward", "backward (autograd itself)")
 
-    class Wall(pl.Callback):
-        start, seconds = 0.0, 0.0
-
+    class Wall(BatchTimer):
         def on_train_batch_start(self, trainer: pl.Trainer, *args: Any) -> None:
-            if trainer.fit_loop.total_batch_idx == 20:  # after warm-up
-                self.start = time.perf_counter()
-                parts.seconds.clear()
+            super().on_train_batch_start(trainer, *args)
+            if trainer.fit_loop.total_batch_idx == self.warmup:
+                parts.seconds.clear()  # the parts count from the end of the warm-up too
 
-        def on_train_batch_end(self, *args: Any) -> None:
-            if self.start:
-                self.seconds = time.perf_counter() - self.start  # the last batch's end counts
-
-    wall = Wall()
+    wall = Wall(warmup=20)
     fit(config(f"data.batch_size={batch}"), wall, 20 + batches_)
     parts.restore()
     s = defaultdict(float, parts.seconds)

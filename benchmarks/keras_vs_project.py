@@ -12,17 +12,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from pathlib import Path
 
 import hydra
 import numpy as np
 import torch
-from hydra import compose, initialize_config_dir
+from common import compose_config
+from tests.fidelity.keras_recipe import KerasRecipe, load_keras_weights, train_project
 
 from dcgan_lab.data.sources import Mnist5k
-from dcgan_lab.fidelity.keras_recipe import KerasRecipe, load_keras_weights, train_project
-
-CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 def main() -> None:
@@ -34,8 +31,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     reals = [images[rng.integers(0, len(images), 32)] for _ in range(args.iterations)]
     noises = [torch.randn(32, 100) for _ in range(args.iterations)]
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=["experiment=keras", "paths.output_dir=/tmp/unused"])
+    cfg = compose_config("experiment=keras", "paths.output_dir=/tmp/unused")
     keras_rates, project_rates = [], []
     for _ in range(args.repeats):
         recipe = KerasRecipe.build()

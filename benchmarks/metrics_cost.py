@@ -13,42 +13,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
+from common import MethodTimer, compose_config
 
-from dcgan_lab.cli.common import config_dir
 from dcgan_lab.cli.train import train
 from dcgan_lab.metrics.quality import SampleQuality
 
 
-class ScoreTimer:
-    """Wraps SampleQuality.score to add up the seconds spent scoring."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self.calls = 0
-        self._score = SampleQuality.score
-
-    def __enter__(self) -> ScoreTimer:
-        timer, original = self, self._score
-
-        def timed(quality: SampleQuality, *args: object, **kwargs: object) -> dict[str, float]:
-            start = time.perf_counter()
-            try:
-                return original(quality, *args, **kwargs)  # type: ignore[arg-type]
-            finally:
-                timer.seconds += time.perf_counter() - start
-                timer.calls += 1
-
-        SampleQuality.score = timed  # type: ignore[method-assign]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        SampleQuality.score = self._score  # type: ignore[method-assign]
-
-
 def timed_run(overrides: list[str], out: Path) -> float:
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose("train", overrides=[f"paths.output_dir={out}", *overrides])
+    cfg = compose_config(f"paths.output_dir={out}", *overrides)
     start = time.perf_counter()
     train(cfg)
     return time.perf_counter() - start
@@ -67,9 +39,9 @@ def main() -> None:
         off, on, scoring = [], [], []
         for i in range(args.repeats):
             off.append(timed_run([*base, "metrics=none"], Path(tmp) / f"off{i}"))
-            with ScoreTimer() as timer:
+            with MethodTimer().timing(SampleQuality, {"score": "scoring"}) as timer:
                 on.append(timed_run(base, Path(tmp) / f"on{i}"))
-            scoring.append(timer.seconds)
+            scoring.append(timer.seconds["scoring"])
     header = ("run", "metrics off s", "metrics on s", "scoring s", "scoring share")
     print("\n{:<6}{:>15}{:>14}{:>11}{:>15}".format(*header))
     for i, (a, b, s) in enumerate(zip(off, on, scoring, strict=True)):

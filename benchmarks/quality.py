@@ -38,20 +38,20 @@ ROWS: dict[str, list[str]] = {
     "paper_adam_same_time": ["experiment=paper_adam", "trainer.max_epochs=-1"],
     "paper_adam_batch_bn": ["experiment=paper_adam", "model.bn_sampling=batch"],
     "default": [],
-    "ema_off": ["model.ema_decay=0"],
+    "ema_off": ["model.ema.decay=0"],
     "r1_off": ["model.loss.r1_weight=0"],
     "r1_every_step": ["model.loss.r1_every=1"],
     "standing_bn": ["model.bn_sampling=standing"],
     "label_smoothing": ["model.loss.label_smoothing=0.1"],
     "spectral_norm": ["model.discriminator.spectral_norm=true"],
     "no_dropout": ["dropout=none"],
-    "ttur": ["optimizers=ttur"],
+    "ttur": ["optimizer_pair=ttur"],
     "diffaugment": ["model.augment=[translation,cutout]"],
     "batch64": ["data.batch_size=64"],  # the reference's batch: 1/8 of the updates
     "bf16": ["trainer.precision=bf16-mixed"],  # faster steps; FID stalled (docs/results.md)
     "hinge": ["loss=hinge"],
     "lsgan": ["loss=lsgan"],
-    "wgan_gp": ["loss=wgan_gp", "optimizers=wgan"],
+    "wgan_gp": ["loss=wgan_gp", "optimizer_pair=wgan"],
 }
 
 

@@ -14,16 +14,12 @@ import resource
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import hydra
 import torch
-from hydra import compose, initialize_config_dir
+from common import MethodTimer, compose_config
 
-from dcgan_lab.cli.common import config_dir
 from dcgan_lab.cli.evaluate import run_data
 from dcgan_lab.metrics import quality as quality_module
 from dcgan_lab.metrics.manifold import precision_recall_density_coverage
@@ -33,33 +29,6 @@ from dcgan_lab.training.loading import load_module
 BUDGET_S = 60.0  # issue 17: every metric on 10,000 samples within a minute on 2 cores
 
 
-@contextmanager
-def timing(seconds: dict[str, list[float]], owner: Any, names: dict[str, str]) -> Iterator[None]:
-    """Adds up the seconds spent in ``owner.<attr>`` under ``names[attr]`` while active."""
-    originals = {attr: getattr(owner, attr) for attr in names}
-    spent: dict[str, float] = defaultdict(float)
-
-    def timed(attr: str, original: Callable[..., Any]) -> Callable[..., Any]:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                spent[names[attr]] += time.perf_counter() - start
-
-        return wrapper
-
-    for attr, original in originals.items():
-        setattr(owner, attr, timed(attr, original))
-    try:
-        yield
-    finally:
-        for attr, original in originals.items():
-            setattr(owner, attr, original)
-        for name, value in spent.items():
-            seconds[name].append(value)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path)
@@ -67,8 +36,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     (ckpt,) = find_checkpoints(args.checkpoint, "last", single=True)
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose("eval", overrides=[f"metrics.n_fake={args.n}", "metrics.fid_infinity=true"])
+    cfg = compose_config(f"metrics.n_fake={args.n}", "metrics.fid_infinity=true", name="eval")
     data = run_data(ckpt)
     start = time.perf_counter()
     quality, _ = hydra.utils.instantiate(cfg.metrics)(data)
@@ -81,11 +49,14 @@ def main() -> None:
     totals = []
     for _ in range(args.repeats):
         cls = type(quality)
-        with timing(seconds, cls, stages), timing(seconds, quality_module, set_stages):
+        timer = MethodTimer()
+        with timer.timing(cls, stages), timer.timing(quality_module, set_stages):
             start = time.perf_counter()
             scores = quality.score(module.sample, module.latent_dim, torch.device("cpu"),
                                    module.num_classes)  # fmt: skip
             totals.append(time.perf_counter() - start)
+        for name, value in timer.seconds.items():
+            seconds[name].append(value)
     total = statistics.median(totals)
     print(f"\nscorer setup (extractor from cache, real + training features): {setup_s:.1f} s")
     print(f"scoring {args.n} images, median of {args.repeats}: {total:.1f} s "

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from hydra import compose, initialize_config_dir
+from common import BatchTimer, compose_config, sync
 from hydra.utils import instantiate
 from loops import batches, seed_step
 from omegaconf import DictConfig
 from torch.utils.flop_counter import FlopCounterMode
 
-from dcgan_lab.cli.common import config_dir
+from dcgan_lab.training.scoring import ScoreSamples
 
 TMP = Path(tempfile.mkdtemp(prefix="dcgan-bench-"))
 
@@ -49,22 +49,16 @@ def config(device: str, *overrides: str) -> DictConfig:
     baseline = [
         "data.batch_size=64",
         "latent=base",
-        "model.channels_last=false",
+        "model.speed.channels_last=false",
         "model.generator.fused_upsample=false",
     ]
-    with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        return compose("train", overrides=[trainer, *baseline, *overrides])
+    return compose_config(trainer, *baseline, *overrides)
 
 
 def fresh_dir(cfg: DictConfig) -> DictConfig:
     """The config with an output dir no other run of this benchmark used."""
     cfg.paths.output_dir = tempfile.mkdtemp(dir=TMP)
     return cfg
-
-
-def sync(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
 
 
 def peak_mb(device: str) -> float:
@@ -96,22 +90,6 @@ def run_reference(cfg: DictConfig, device: str, n_batches: int, warmup: int) -> 
     return Result("reference loop", rate, peak_mb(device))
 
 
-class StepTimer(pl.Callback):
-    """Wall time from the end of the warm-up batches to the end of training."""
-
-    def __init__(self, warmup: int, device: str) -> None:
-        self.warmup, self.device, self.start, self.seconds = warmup, device, 0.0, 0.0
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:  # type: ignore[no-untyped-def]
-        if trainer.fit_loop.total_batch_idx == self.warmup:
-            sync(self.device)
-            self.start = time.perf_counter()
-
-    def on_train_end(self, trainer, pl_module) -> None:  # type: ignore[no-untyped-def]
-        sync(self.device)
-        self.seconds = time.perf_counter() - self.start
-
-
 def run_project(
     cfg: DictConfig, device: str, n_batches: int, warmup: int, name: str, metrics: bool
 ) -> Result:
@@ -124,10 +102,10 @@ def run_project(
     quality = None
     if cfg.metrics:
         quality, _ = instantiate(cfg.metrics)(data)
-    module.quality = quality if metrics else None
-    timer = StepTimer(warmup, device)
+    timer = BatchTimer(warmup, device)
+    scoring = [ScoreSamples(quality)] if metrics and quality is not None else []
     trainer = instantiate(
-        cfg.trainer, logger=instantiate(cfg.logger.csv), callbacks=[timer],
+        cfg.trainer, logger=instantiate(cfg.logger.csv), callbacks=[timer, *scoring],
         max_epochs=-1, max_steps=2 * (warmup + n_batches),  # two optimizer steps per batch
         limit_val_batches=1.0 if metrics else 0, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False,
@@ -223,7 +201,7 @@ def main() -> None:
             False,
         ),
         "project + channels_last": (
-            config(dev, "model.channels_last=true", "metrics.every_n_epochs=1000"),
+            config(dev, "model.speed.channels_last=true", "metrics.every_n_epochs=1000"),
             False,
         ),
         "project + fused_upsample": (
@@ -231,7 +209,7 @@ def main() -> None:
             False,
         ),
         "project + torch.compile": (
-            config(dev, "model.compile=true", "metrics.every_n_epochs=1000"),
+            config(dev, "model.speed.compile=true", "metrics.every_n_epochs=1000"),
             False,
         ),
     }
