@@ -10,13 +10,13 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.default_venv_backend = "venv"
 
-# The CPU wheel of this torch release is what our machines install; a GPU machine can
-# set DCGAN_LAB_TORCH (e.g. "torch==2.13.0" from the CUDA index) instead.
-TORCH = os.environ.get("DCGAN_LAB_TORCH", "torch==2.13.0")
 
 
 def install_project(session: nox.Session) -> None:
-    session.install(TORCH)
+    """torch as torch-cpu.txt pins it (a GPU machine sets DCGAN_LAB_TORCH to its own
+    requirement instead, e.g. a CUDA build), then the project."""
+    torch = os.environ.get("DCGAN_LAB_TORCH")
+    session.install(*([torch] if torch else ["-r", "torch-cpu.txt"]))
     session.install("-e", ".[dev]")
 
 
