@@ -45,10 +45,13 @@ class Result:
 def config(device: str, *overrides: str) -> DictConfig:
     trainer = "trainer=gpu" if device == "cuda" else "trainer=cpu"
     # The tables' fixed baseline, whatever the defaults: batch 64, latent 100, NCHW, upsample
-    # then conv (the reference loop's layout and layers); each speed switch is one override.
+    # then conv, no R1 and no EMA (the reference loop's layout, layers and work; R1's double
+    # backward would also stop torch.compile); each speed switch is one override.
     baseline = [
         "data.batch_size=64",
         "latent=base",
+        "model.loss.r1_weight=0",
+        "model.ema.decay=0",
         "model.speed.channels_last=false",
         "model.generator.fused_upsample=false",
     ]
