@@ -11,7 +11,6 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.default_venv_backend = "venv"
 
 
-
 def install_project(session: nox.Session) -> None:
     """torch as torch-cpu.txt pins it (a GPU machine sets DCGAN_LAB_TORCH to its own
     requirement instead, e.g. a CUDA build), then the project."""

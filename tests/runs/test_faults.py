@@ -162,7 +162,9 @@ def test_unwritable_output_dir_is_one_line(
     ("delay", "signum"),
     [
         (1.0, signal.SIGINT),
-        ("after config", signal.SIGTERM),
+        # SIGTERM takes the same path as Ctrl-C (runs/test_faults' checkpoint test, the
+        # default session's SIGINT row): the other rows run with nox -s slow
+        pytest.param("after config", signal.SIGTERM, marks=pytest.mark.slow),
         pytest.param("after config", signal.SIGINT, marks=pytest.mark.slow),
     ],
 )
@@ -188,6 +190,7 @@ def test_ctrl_c_before_training_says_nothing_was_trained(tmp_path: Path, delay, 
     assert not [p for p in tmp_path.rglob("*") if ".tmp-" in p.name or p.suffix == ".partial"]
 
 
+@pytest.mark.slow  # a process of its own (7 s of imports) for one SIGPIPE edge
 def test_help_piped_into_a_closed_reader_is_quiet(tmp_path: Path) -> None:
     proc = start_training(tmp_path, "--help")
     assert proc.stdout is not None

@@ -49,6 +49,7 @@ def score_as_rank(rank: int, world_size: int, store: str, out_dir: str) -> None:
         dist.destroy_process_group()
 
 
+@pytest.mark.slow  # two spawned ranks; trainer=ddp_cpu is opt-in
 def test_scores_over_two_ranks_equal_one_process_scoring_the_same_samples(
     tmp_path: Path,
 ) -> None:

@@ -147,6 +147,17 @@ class StandingCache:
         """Statistics read back from a checkpoint; used while the weights match them."""
         self._entries[net] = stats
 
+    def states(self, nets: dict[str, nn.Module]) -> dict[str, dict[str, object]]:
+        """Each named generator's statistics (measured now if need be), for a checkpoint."""
+        return {name: self.get(net).to_state() for name, net in nets.items()}
+
+    def restore(self, nets: dict[str, nn.Module], saved: dict[str, dict[str, object]]) -> None:
+        """The statistics a checkpoint saved (``states``), for the generators named alike;
+        used once the weights load and match their fingerprint."""
+        for name, state in saved.items():
+            if name in nets:
+                self.put(nets[name], StandingStatistics.from_state(state))
+
 
 STANDING = StandingCache()
 

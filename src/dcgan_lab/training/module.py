@@ -22,7 +22,6 @@ from dcgan_lab.models.base import Discriminator, Generator, from_spec
 from dcgan_lab.models.sampling import (
     STANDING,
     Sampler,
-    StandingStatistics,
     generate,
     grid_inputs,
     require_bn_mode,
@@ -287,11 +286,8 @@ class DCGANModule(pl.LightningModule):
         self.divergence.check(self.global_step)  # before anything is written
         # The statistics standing-mode sampling used for these weights, so that a checkpoint
         # samples as the run scored it; the key marks checkpoints that know this mode.
-        checkpoint[STANDING_KEY] = {
-            name: STANDING.get(net).to_state()
-            for name, net in self._generators().items()
-            if self.hparams["bn_sampling"] == "standing"
-        }
+        standing = self.hparams["bn_sampling"] == "standing"
+        checkpoint[STANDING_KEY] = STANDING.states(self._generators()) if standing else {}
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Runs before the weights load: a checkpoint of another architecture fails with one
@@ -300,7 +296,4 @@ class DCGANModule(pl.LightningModule):
         fold_norm_biases(checkpoint, self.generator)
         require_same_architecture(checkpoint, self.hparams, self.state_dict())
         fill_optional_state(checkpoint["state_dict"], self.state_dict())
-        nets = self._generators()
-        for name, state in (checkpoint.get(STANDING_KEY) or {}).items():
-            if name in nets:  # used once the weights load and match its fingerprint
-                STANDING.put(nets[name], StandingStatistics.from_state(state))
+        STANDING.restore(self._generators(), checkpoint.get(STANDING_KEY) or {})
