@@ -266,6 +266,17 @@ BAD_TRAIN_INPUTS = [
         "model.ema.score_raw='never': choose one of always, until_ema_leads",
     ),
     (["model.ema.score_raw=[always]"], "model.ema.score_raw=['always']: choose one of always"),
+    (["model.ema.decay=1.5"], "model.ema.decay=1.5 must be in (0, 1), or 0 for no EMA"),
+    (["model.ema.decay=yes"], "model.ema.decay='yes' must be in (0, 1), or 0 for no EMA"),
+    (["model.ema.warmup=-1"], "model.ema.warmup=-1 must be an integer >= 0"),
+    (["model.ema.warmup=2.5"], "model.ema.warmup=2.5 must be an integer >= 0"),
+    (["model.speed.channels_last=maybe"], "model.speed.channels_last='maybe': use true or false"),
+    (["model.speed.compile=1"], "model.speed.compile=1: use true or false"),
+    (["+model.speed.fast=true"], "model.speed.fast is not a switch: use compile or channels_last"),
+    (
+        ["+model.ema.rate=0.5"],
+        "model.ema.rate is not a setting: use decay, warmup, span, score_raw",
+    ),
     (["data=folder"], "data.source.root is required"),
     (
         ["data=folder", "data.source.root={tmp}/no_such_dir"],
