@@ -161,6 +161,7 @@ def test_option_composes_and_instantiates(compose_train, group: str, option: str
         (["optimizer_pair=ttur"], "model.d_optimizer.lr", 4e-4),
         (["loss=wgan_gp"], "model.loss.n_critic", 5),
         (["model.loss.label_smoothing=0.1"], "model.loss.label_smoothing", 0.1),
+        (["loss=hinge", "model.loss.lecam_weight=0.3"], "model.loss.lecam_weight", 0.3),
         (["experiment=fashion"], "data.source.name", "fashion_mnist"),
     ],
 )

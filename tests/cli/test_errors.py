@@ -248,6 +248,8 @@ BAD_TRAIN_INPUTS = [
     (["loss@model.loss=hinge"], "cannot set loss@model.loss= directly; write loss=NAME"),
     (["optimizer=sgd"], "cannot set optimizer= directly; the optimizer is chosen per network"),
     (["model.loss.r1_every=0"], "model.loss.r1_every=0 must be a positive integer"),
+    (["model.loss.lecam_weight=-0.3"], "model.loss.lecam_weight=-0.3 must be a number >= 0"),
+    (["+model.loss.lecam_decay=1"], "model.loss.lecam_decay=1 must be a number in [0, 1)"),
     (["model.loss.label_smoothing=0.7"], "model.loss.label_smoothing=0.7 must be below 0.5"),
     (
         ["model.bn_sampling=eval"],

@@ -31,7 +31,7 @@ GROUPED_KEYS = {
 # ``bn_sampling=standing`` became the default.
 STANDING_KEY = "standing_statistics"
 # State a checkpoint may lack (written before the feature existed, or with it off).
-OPTIONAL_PREFIXES = ("fid_best", "use_ema", "generator_ema.")
+OPTIONAL_PREFIXES = ("fid_best", "use_ema", "generator_ema.", "lecam.")
 
 
 def optional(name: str) -> bool:
@@ -55,7 +55,7 @@ def fill_optional_state(
             saved_state[name] = saved_state[name.replace("generator_ema.module.", "generator.")]
         elif name == "fid_best":
             saved_state[name] = torch.tensor(float("inf"))
-        else:  # use_ema, generator_ema.n_averaged: as a fresh module has them
+        else:  # use_ema, generator_ema.n_averaged, lecam.*: as a fresh module has them
             saved_state[name] = tensor.clone()
 
 

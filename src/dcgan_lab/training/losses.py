@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from dcgan_lab.errors import ArgumentError
 from dcgan_lab.models.base import target_of
-from dcgan_lab.models.checks import require_non_negative, require_positive_int
+from dcgan_lab.models.checks import require_fraction, require_non_negative, require_positive_int
 
 
 @dataclass
@@ -37,6 +37,11 @@ class GANLoss:
     # ACGAN (Odena et al. 2017): weight of an auxiliary classifier's cross-entropy on D's
     # features (D: real and fake; G: fake). Needs a conditional model; 0: off.
     ac_weight: float = 0.0
+    # LeCam (Tseng et al. 2021): weight of the pull of D's logits towards moving averages
+    # of its logits on the other kind of image (training/lecam.py); 0: off. lecam_decay:
+    # those averages' decay per D step.
+    lecam_weight: float = 0.0
+    lecam_decay: float = 0.99
 
     def __post_init__(self) -> None:
         smoothing = require_non_negative("label_smoothing", self.label_smoothing, 0.1)
@@ -49,6 +54,8 @@ class GANLoss:
         require_non_negative("r1_weight", self.r1_weight, 1.0)
         require_positive_int("r1_every", self.r1_every, example=4)
         require_non_negative("ac_weight", self.ac_weight, 1.0)
+        require_non_negative("lecam_weight", self.lecam_weight, 0.3)
+        require_fraction("lecam_decay", self.lecam_decay, 0.99)
 
     def r1_weight_at(self, d_step: int) -> float:
         """R1's weight at D step ``d_step`` (0-based): lazy R1 skips all but every r1_every-th."""

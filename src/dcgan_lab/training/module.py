@@ -36,6 +36,7 @@ from dcgan_lab.runs.checkpoints import (
 from dcgan_lab.training.augment import DiffAugment
 from dcgan_lab.training.divergence import DivergenceWatch, replica_drift
 from dcgan_lab.training.ema import EMASettings, ema_settings
+from dcgan_lab.training.lecam import LeCamAnchors
 from dcgan_lab.training.losses import GANLoss, loss_spec
 from dcgan_lab.training.objective import AdversarialObjective, frozen
 from dcgan_lab.training.progress import logs_this_step, run_progress
@@ -87,17 +88,13 @@ class DCGANModule(pl.LightningModule):
         generator = from_spec(generator, Generator)
         discriminator = from_spec(discriminator, Discriminator)
         self.loss = from_spec(loss, GANLoss) if loss is not None else GANLoss()
-        # How to rebuild the networks and the loss: checkpoints are self-contained.
-        self.hparams.update(
-            generator=generator.spec(),
-            discriminator=discriminator.spec(),
-            loss=loss_spec(self.loss),
-        )
         require_bn_mode("bn_sampling", bn_sampling)
         require_step(step, self.loss)
         self.ema: EMASettings = ema_settings(ema)
         self.speed = speed_settings(speed)
-        self.hparams.update(ema=self.ema.as_dict(), speed=self.speed)
+        # How to rebuild the networks and the loss: checkpoints are self-contained.
+        self.hparams.update(generator=generator.spec(), discriminator=discriminator.spec())
+        self.hparams.update(loss=loss_spec(self.loss), ema=self.ema.as_dict(), speed=self.speed)
         self.num_classes = require_conditioning(conditional, generator, discriminator)
         self.generator, self.discriminator = generator, discriminator
         self.g_optimizer_factory = g_optimizer
@@ -109,8 +106,9 @@ class DCGANModule(pl.LightningModule):
                 raise UserError("loss=acgan needs a conditional model: add model.conditional=true")
             self.aux_classifier = nn.Linear(discriminator.pooled_dim, self.num_classes)
         self.augment = DiffAugment(augment) if augment else None
+        self.lecam = LeCamAnchors(self.loss.lecam_decay) if self.loss.lecam_weight else None
         self.objective = AdversarialObjective(
-            discriminator, self.loss, self.augment, self.aux_classifier
+            discriminator, self.loss, self.augment, self.aux_classifier, self.lecam
         )
         # The generator's moving average (None: off); sampled and scored beside the raw G.
         self.generator_ema = self.ema.average_of(generator)

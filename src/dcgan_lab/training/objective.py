@@ -13,6 +13,7 @@ from torch import nn
 
 from dcgan_lab.models.base import Discriminator
 from dcgan_lab.training.augment import DiffAugment
+from dcgan_lab.training.lecam import LeCamAnchors
 from dcgan_lab.training.losses import GANLoss, gradient_penalty, r1_penalty
 
 Scores = tuple[torch.Tensor, torch.Tensor | None]  # D's logits (B,), ACGAN class logits (B, K)
@@ -20,7 +21,8 @@ Scores = tuple[torch.Tensor, torch.Tensor | None]  # D's logits (B,), ACGAN clas
 
 class AdversarialObjective:
     """The losses of a discriminator (with ACGAN's ``aux_classifier``, if any) under
-    ``loss``, on images through DiffAugment when ``augment`` is on. Holds references, not
+    ``loss``, on images through DiffAugment when ``augment`` is on, with LeCam's penalty
+    when ``lecam`` (its moving averages) is given. Holds references, not
     copies: the module owns (and checkpoints) every network."""
 
     def __init__(
@@ -29,9 +31,10 @@ class AdversarialObjective:
         loss: GANLoss,
         augment: DiffAugment | None,
         aux_classifier: nn.Linear | None,
+        lecam: LeCamAnchors | None = None,
     ) -> None:
         self.discriminator, self.loss = discriminator, loss
-        self.augment, self.aux_classifier = augment, aux_classifier
+        self.augment, self.aux_classifier, self.lecam = augment, aux_classifier, lecam
 
     def critic(self, images: torch.Tensor, labels: torch.Tensor | None) -> Scores:
         """D's logits (B,) on images (B, C, H, W), and the auxiliary classifier's class
@@ -81,8 +84,14 @@ class AdversarialObjective:
         # One pass over real and fake together, except with R1: its double backward through
         # the doubled batch costs more than the joined pass saves (measured at batch 32).
         joined = self.discriminator.batch_independent and not r1_weight
-        for kind, (logits, classes) in self.critic_each(batches, labels, joined).items():
+        scores = self.critic_each(batches, labels, joined)
+        if self.lecam is not None:  # both averages move before either penalty (as LeCam's code)
+            for kind, (logits, _) in scores.items():
+                self.lecam.update(kind, logits)
+        for kind, (logits, classes) in scores.items():
             part = getattr(self.loss, f"discriminator_{kind}")(logits)
+            if self.lecam is not None:
+                part = part + self.loss.lecam_weight * self.lecam.penalty(kind, logits)
             if kind == "real" and r1_weight:
                 part = part + 0.5 * r1_weight * r1_penalty(logits, batches["real"])
             if classes is not None and labels is not None:  # ACGAN: D classifies both
