@@ -155,6 +155,8 @@ BAD_EVAL_INPUTS = [
     (["samples={tmp}/good.npz", "data=random", "copies=x"], "copies='x': rows of the copies"),
     (["samples={tmp}/good.npz", "data=random", "copies=100"], "copies=100: rows of the copies"),
     (["samples={tmp}/good.npz", "data=random", "latent_scales=[0]"], "latent_scales=[0]: give"),
+    (["samples={tmp}/good.npz", "data=random", "truncation=0"], "truncation=0: give a threshold"),
+    (["samples={tmp}/good.npz", "data=random", "truncation=0.7"], "a samples file is already"),
     (["samples={tmp}/good.npz", "data=random", "latent_scales=1.0"], "latent_scales=1.0: give"),
     (["samples={tmp}/good.npz", "data=random", "latent_scales=[]"], "latent_scales=[]: give"),
     (["samples={tmp}/good.npz", "data=random", "latent_scales=[a]"], "latent_scales=['a']: give"),

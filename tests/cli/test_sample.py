@@ -153,3 +153,25 @@ def test_samples_are_of_the_requested_class(
     if label in (0, "all"):  # what the default did before: normalised by one-class chunks
         run_ok([*args, "bn_sampling=batch", f"out_dir={tmp_path / 'batch'}"], monkeypatch)
         assert classified_share(classifier, tmp_path / "batch", n)[0] < 0.8
+
+
+def test_truncation_draws_the_same_images_from_noise_inside_the_threshold(
+    conditional_digits: Path, mnist5k, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """dcgan-sample truncation=0.7: the images are still of their class, differ from the
+    untruncated ones, and image i is the same at any n (the noise of each row is mapped on
+    its own)."""
+    args = [f"ckpt_path={conditional_digits}", "label=all", "truncation=0.7"]
+    run_ok([*args, "n=100", f"out_dir={tmp_path / 't100'}"], monkeypatch)
+    assert "noise truncated to [-0.7, 0.7]" in capsys.readouterr().out
+    run_ok([*args, "n=10", f"out_dir={tmp_path / 't10'}"], monkeypatch)
+    run_ok([args[0], "label=all", "n=100", f"out_dir={tmp_path / 'plain'}"], monkeypatch)
+    share, _ = classified_share(mnist5k[1], tmp_path / "t100", 100)
+    assert share >= 0.95
+    with (
+        np.load(tmp_path / "t100" / "samples_100.npz") as many,
+        np.load(tmp_path / "t10" / "samples_10.npz") as few,
+        np.load(tmp_path / "plain" / "samples_100.npz") as plain,
+    ):
+        assert np.array_equal(many["images"][0], few["images"][0])  # label 0, the same noise
+        assert not np.array_equal(many["images"], plain["images"])

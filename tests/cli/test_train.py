@@ -269,3 +269,23 @@ def test_the_same_checkpoint_and_seed_give_identical_scores(two_runs, tmp_path: 
         row.pop("copies_png"), row.pop("classes_png")
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
     assert first["protocol"]["seed"] == 1234 and first["protocol"]["n_fake"] == 64
+
+
+def test_eval_with_truncation_scores_truncated_noise_and_says_so(
+    two_runs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dcgan-eval truncation=0.5: the row and its protocol name the threshold, and the
+    scores are those of other images than the untruncated row's."""
+    _, dirs, _ = two_runs
+    (scored,) = [d for d in dirs if OmegaConf.load(d / "config.yaml").metrics is not None]
+    rows = {}
+    for name, extra in (("plain", []), ("truncated", ["truncation=0.5"])):
+        out = tmp_path / f"{name}.json"
+        monkeypatch.setattr("sys.argv", ["dcgan-eval", f"ckpt_path={scored}", *FAST_METRICS,
+                                         "copies=0", f"paths.cache_dir={tmp_path / 'cache'}",
+                                         f"out={out}", *extra])  # fmt: skip
+        evaluate.main()
+        (rows[name],) = json.loads(out.read_text())
+    assert rows["plain"]["truncation"] is None
+    assert rows["truncated"]["truncation"] == rows["truncated"]["protocol"]["truncation"] == 0.5
+    assert rows["truncated"]["fid"] != rows["plain"]["fid"]

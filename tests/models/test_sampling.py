@@ -10,7 +10,7 @@ from dcgan_lab.cli import sample
 from dcgan_lab.errors import UserError
 from dcgan_lab.images import make_grid, to_uint8
 from dcgan_lab.models import KerasGenerator, sampling
-from dcgan_lab.models.sampling import balanced_chunks, batch_statistics, generate
+from dcgan_lab.models.sampling import balanced_chunks, batch_statistics, generate, truncated
 from dcgan_lab.runs.checkpoints import STANDING_KEY, upgrade_checkpoint
 from dcgan_lab.training.loading import load_module
 from tests.conftest import keras_module
@@ -143,3 +143,22 @@ def test_checkpoints_carry_the_standing_statistics(tmp_path, monkeypatch) -> Non
     explicit = {**checkpoint, "hyper_parameters": {**checkpoint["hyper_parameters"]}}
     explicit["hyper_parameters"]["bn_sampling"] = "batch"  # asked for, since the change
     assert upgrade_checkpoint(explicit)["hyper_parameters"]["bn_sampling"] == "batch"
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.7, 2.0])
+def test_truncated_noise_is_the_truncated_normal_row_by_row(threshold: float) -> None:
+    from scipy.stats import truncnorm
+
+    z = torch.randn(100_000, 8, generator=torch.Generator().manual_seed(0))
+    t = truncated(z, threshold)
+    assert float(t.abs().max()) <= threshold
+    exact = truncnorm(-threshold, threshold)
+    assert float(t.std()) == pytest.approx(exact.std(), abs=3e-3)
+    assert float(t.mean()) == pytest.approx(0.0, abs=3e-3)
+    assert torch.equal(truncated(z[5:6], threshold), t[5:6])  # each row on its own
+    assert torch.equal(t.sign(), z.sign())  # monotone: the order of values is kept
+
+
+def test_a_wide_threshold_leaves_the_noise_as_it_is() -> None:
+    z = torch.randn(1000, 8, generator=torch.Generator().manual_seed(1))
+    assert torch.allclose(truncated(z, 12.0), z, atol=1e-5)

@@ -24,6 +24,7 @@ from dcgan_lab.data.image_files import read_images
 from dcgan_lab.errors import UserError
 from dcgan_lab.metrics.conditional import conditional_scores
 from dcgan_lab.metrics.quality import SampleQuality
+from dcgan_lab.models.sampling import require_truncation
 from dcgan_lab.pictures.class_plot import plot_class_histogram
 from dcgan_lab.pictures.copies import save_copies
 from dcgan_lab.pictures.latent_scales import check_scales, latent_scale_sweep, plot_latent_scales
@@ -36,6 +37,7 @@ from dcgan_lab.training.module import DCGANModule
 COLUMNS = [
     "generator",
     "bn_sampling",
+    "truncation",
     "fid",
     "floor_fid",
     "kid_mean",
@@ -148,10 +150,11 @@ def evaluate(
 ) -> dict[str, Any]:
     data = run_data(ckpt, cfg.get("data_root"))
     quality, info, floor = scorer_for(data, cfg.metrics, cache)
-    module = load_module(ckpt, cfg.bn_sampling, cfg.generator).eval()
+    module = load_module(ckpt, cfg.bn_sampling, cfg.generator, cfg.truncation).eval()
     device = torch.device("cpu")
     sampler = {"generator": "ema" if module.use_ema else "raw",
-               "bn_sampling": module.hparams["bn_sampling"]}  # fmt: skip
+               "bn_sampling": module.hparams["bn_sampling"],
+               "truncation": module.truncation}  # fmt: skip
     scores = quality.score(module.sample, module.latent_dim, device, module.num_classes)
     row = table_row(ckpt, data, sampler, scores, (quality, info, floor), cfg.metrics)
     row |= pictures(quality, data, out_dir / slug(ckpt), cfg.copies)
@@ -196,7 +199,7 @@ def evaluate_samples(cfg: DictConfig, cache: dict[str, Scorer], out_dir: Path) -
     for chunk in tqdm(images.split(500), desc="scoring", unit="batch", disable=None):
         quality.add_fake(chunk)
     scores = quality.compute()
-    sampler = {"generator": "samples file", "bn_sampling": None}
+    sampler = {"generator": "samples file", "bn_sampling": None, "truncation": None}
     row = table_row(path, data, sampler, scores, (quality, info, floor), cfg.metrics)
     return row | pictures(quality, data, out_dir / slug(path), cfg.copies)
 
@@ -244,6 +247,11 @@ def hydra_main(cfg: DictConfig) -> None:
     if isinstance(cfg.copies, bool) or not isinstance(cfg.copies, int) or not 0 <= cfg.copies <= 64:
         raise UserError(f"copies={cfg.copies!r}: rows of the copies picture, 0..64 (0: none)")
     scales = check_scales(cfg.latent_scales)
+    if require_truncation(cfg.truncation) is not None and cfg.get("samples") is not None:
+        raise UserError(
+            f"truncation={cfg.truncation} applies to checkpoints' noise; a samples file is "
+            "already drawn: drop truncation, or truncate when sampling (dcgan-sample truncation=)"
+        )
     if (cfg.ckpt_path is None) == (cfg.get("samples") is None):
         raise UserError(
             "give ckpt_path=<run dir or .ckpt> to score checkpoints, or samples=<file.npz or "

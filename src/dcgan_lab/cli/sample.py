@@ -38,7 +38,8 @@ def sampling_line(ckpt: Path, module: DCGANModule) -> str:
     """What is drawn from where; batch statistics come with their caveat."""
     bn = module.hparams["bn_sampling"]
     line = f"sampling {ckpt} ({'EMA' if module.use_ema else 'raw'} generator, BatchNorm {bn} "
-    line += "statistics)"
+    t = module.truncation
+    line += f"statistics{f', noise truncated to [-{t:g}, {t:g}]' if t else ''})"
     if bn == "batch":
         line += "; each image depends on the others drawn with it (bn_sampling=standing: not)"
     return line
@@ -164,7 +165,7 @@ def hydra_main(cfg: DictConfig) -> None:
         raise UserError("ckpt_path is required: add ckpt_path=... to the command")
     require_choice("checkpoint", cfg.checkpoint, CHECKPOINT_CHOICES)
     (ckpt,) = find_checkpoints(Path(cfg.ckpt_path), cfg.checkpoint, single=True)
-    module = load_module(ckpt, cfg.bn_sampling, cfg.generator).eval()
+    module = load_module(ckpt, cfg.bn_sampling, cfg.generator, cfg.truncation).eval()
     print(sampling_line(ckpt, module))
     if cfg.mode == "interpolate":
         label = cfg.get("label")  # conditional: null or all walk row p in class p mod C

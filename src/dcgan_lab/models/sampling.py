@@ -276,3 +276,27 @@ def grid_inputs(
     columns = max(1, math.isqrt(n))
     noise = torch.randn(columns, latent_dim).repeat(num_classes, 1)  # (C*cols, Z)
     return noise, torch.arange(num_classes).repeat_interleave(columns)
+
+
+def require_truncation(value: object) -> float | None:
+    """``truncation``: None (plain N(0, 1) noise) or a threshold t > 0."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < math.inf:
+        return float(value)
+    raise UserError(
+        f"truncation={value!r}: give a threshold > 0 (e.g. truncation=0.7; smaller is "
+        "sharper and less varied) or null for none"
+    )
+
+
+def truncated(noise: torch.Tensor, threshold: float) -> torch.Tensor:
+    """The truncation trick (Brock et al. 2019, BigGAN): N(0, 1) noise (N, Z) turned into
+    noise from N(0, 1) truncated to [-t, t], element by element through the normal CDF
+    (z -> Phi^-1(Phi(-t) + (Phi(t) - Phi(-t)) Phi(z))): the same distribution as redrawing
+    the values beyond t, but each row depends on its own noise only, so image i of a seed
+    stays the same at any n."""
+    low = torch.special.ndtr(torch.tensor(-threshold, dtype=torch.float64))
+    width = 1.0 - 2.0 * low  # Phi(t) - Phi(-t)
+    u = low + width * torch.special.ndtr(noise.double())
+    return torch.special.ndtri(u).clamp(-threshold, threshold).to(noise.dtype)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dcgan_lab.errors import UserError, first_line
 from dcgan_lab.models.checks import require_choice
-from dcgan_lab.models.sampling import require_bn_mode
+from dcgan_lab.models.sampling import require_bn_mode, require_truncation
 from dcgan_lab.runs.checkpoints import error_summary, read_checkpoint
 from dcgan_lab.training.module import DCGANModule
 
@@ -16,12 +16,16 @@ GENERATORS = ("auto", "raw", "ema")
 
 
 def load_module(
-    ckpt_path: str | Path, bn_sampling: str | None = None, generator: str = "auto"
+    ckpt_path: str | Path,
+    bn_sampling: str | None = None,
+    generator: str = "auto",
+    truncation: float | None = None,
 ) -> DCGANModule:
     """A DCGANModule on the CPU from any checkpoint of a run; UserError if unreadable.
 
     ``bn_sampling`` (null: as trained) and ``generator`` (auto: the EMA generator when it
-    scored better, else raw; or raw / ema) choose how ``sample`` draws.
+    scored better, else raw; or raw / ema) and ``truncation`` (null: plain noise; t: noise
+    truncated to [-t, t]) choose how ``sample`` draws.
     """
     checkpoint = read_checkpoint(ckpt_path)  # missing or corrupt: one line; read once
     # What Lightning's load_from_checkpoint does, on the dict already read: build from the
@@ -45,6 +49,7 @@ def load_module(
     require_choice("generator", generator, GENERATORS)
     if generator == "ema" and module.generator_ema is None:
         raise UserError(f"generator=ema: {ckpt_path} was trained without EMA (model.ema.decay=0)")
+    module.truncation = require_truncation(truncation)
     if generator != "auto":
         module.use_ema.fill_(generator == "ema")
     return module

@@ -25,6 +25,7 @@ from dcgan_lab.models.sampling import (
     generate,
     grid_inputs,
     require_bn_mode,
+    truncated,
 )
 from dcgan_lab.runs.checkpoints import (
     STANDING_KEY,
@@ -123,6 +124,7 @@ class DCGANModule(pl.LightningModule):
         self.register_buffer("fixed_labels", labels)  # (n,) or None
         self.register_buffer("fid_best", torch.tensor(float("inf")))
         self.divergence = DivergenceWatch()
+        self.truncation: float | None = None  # sampling only (training/loading.py sets it)
 
     @property
     def latent_dim(self) -> int:
@@ -260,8 +262,8 @@ class DCGANModule(pl.LightningModule):
         """The EMA or the raw generator as a sampler, with BatchNorm statistics as ``bn``
         says (default: ``bn_sampling``)."""
         generator = self.generator_ema.module if ema and self.generator_ema else self.generator
-        mode = bn or self.hparams["bn_sampling"]
-        return lambda noise, labels=None: generate(generator, noise, labels, mode)
+        mode, t = bn or self.hparams["bn_sampling"], self.truncation  # t: dcgan-sample/-eval's
+        return lambda z, labels=None: generate(generator, truncated(z, t) if t else z, labels, mode)
 
     def sample(
         self, noise: torch.Tensor, labels: torch.Tensor | None = None, bn: str | None = None
