@@ -88,7 +88,7 @@ def test_samples_from_any_generator_are_scored_with_the_protocol(tmp_path: Path)
     assert row["protocol"] | {"extractor": "x"} == {
         "n_real": 64, "n_fake": 100, "real_split": row["protocol"]["real_split"],
         "train_reference": "the training split (memorisation)", "generator": "samples file",
-        "bn_sampling": None, "seed": 1234, "extractor": "x",
+        "bn_sampling": None, "truncation": None, "seed": 1234, "extractor": "x",
         "extractor_acc": row["protocol"]["extractor_acc"],
     }  # fmt: skip
     assert row["protocol"]["extractor"].startswith("classifier-random-")
