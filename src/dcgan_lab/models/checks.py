@@ -7,11 +7,16 @@ sits in the config (``model.generator.width``): see ``errors.ArgumentError``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import TypeGuard, TypeVar
 
 from dcgan_lab.errors import ArgumentError, UserError
 
 T = TypeVar("T")
+
+
+def is_number(value: object) -> TypeGuard[int | float]:
+    """An int or a float, not a bool (YAML's true is an int to Python)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def require_positive_int(name: str, value: object, example: int = 64) -> int:
@@ -31,7 +36,7 @@ def require_int(key: str, value: object, minimum: int, example: object) -> None:
 
 def require_fraction(name: str, value: object, example: float = 0.3) -> float:
     """A number in [0, 1): dropout rates, label smoothing bounds."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value < 1.0:
+    if not is_number(value) or not 0.0 <= value < 1.0:
         raise ArgumentError(
             name, f"{{name}}={value!r} must be a number in [0, 1) (e.g. {{name}}={example})"
         )
@@ -39,7 +44,7 @@ def require_fraction(name: str, value: object, example: float = 0.3) -> float:
 
 
 def require_non_negative(name: str, value: object, example: float = 1.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+    if not is_number(value) or not value >= 0:
         raise ArgumentError(
             name, f"{{name}}={value!r} must be a number >= 0 (e.g. {{name}}={example})"
         )

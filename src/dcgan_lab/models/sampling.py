@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from dcgan_lab.errors import UserError
-from dcgan_lab.models.checks import require_choice
+from dcgan_lab.models.checks import is_number, require_choice
 
 # noise (N, Z) [, labels (N,)] -> images (N, C, H, W) in [-1, 1]
 Sampler = Callable[..., torch.Tensor]
@@ -282,7 +282,7 @@ def require_truncation(value: object) -> float | None:
     """``truncation``: None (plain N(0, 1) noise) or a threshold t > 0."""
     if value is None:
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < math.inf:
+    if is_number(value) and 0 < value < math.inf:
         return float(value)
     raise UserError(
         f"truncation={value!r}: give a threshold > 0 (e.g. truncation=0.7; smaller is "

@@ -18,6 +18,7 @@ import torch
 
 from dcgan_lab.errors import UserError
 from dcgan_lab.metrics.quality import SampleQuality
+from dcgan_lab.models.checks import is_number
 from dcgan_lab.models.sampling import Sampler
 
 
@@ -29,9 +30,7 @@ def check_scales(scales: Any) -> list[float]:
         if isinstance(scales, Sequence | list) and not isinstance(scales, str)
         else None
     )
-    if not values or not all(
-        isinstance(s, int | float) and not isinstance(s, bool) and 0 < s <= 10 for s in values
-    ):
+    if not values or not all(is_number(s) and 0 < s <= 10 for s in values):
         raise UserError(
             f"latent_scales={scales!r}: give a list of noise scales in (0, 10], "
             "e.g. latent_scales=[0.5,0.75,1.0,1.25,1.5]"

@@ -11,7 +11,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
 from dcgan_lab.errors import ArgumentError
-from dcgan_lab.models.checks import require_choice
+from dcgan_lab.models.checks import is_number, require_choice
 
 
 class GeneratorEMA(AveragedModel):
@@ -112,7 +112,3 @@ def ema_settings(node: Mapping[str, Any] | None) -> EMASettings:
         )
     require_choice("ema.score_raw", settings.score_raw, SCORE_RAW)
     return settings
-
-
-def is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
