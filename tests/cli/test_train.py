@@ -23,6 +23,7 @@ from tests.wandb_records import read_run
 # Tiny runs; the random data set's extractor needs few steps.
 FAST = ["trainer=fast", "data=random"]
 FAST_METRICS = ["metrics.extractor_steps=30", "metrics.n_fake=64"]
+ADA_ONE_THREAD = ["technique=ada", "threads=1"]  # as hparams_search=techniques runs its jobs
 
 
 def run_dirs(root: Path) -> list[Path]:
@@ -43,7 +44,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]
             stderr=subprocess.STDOUT,
             text=True,
         )
-        for extra in (FAST_METRICS, ["logger=csv", "seed=7", "metrics=none"])
+        for extra in (FAST_METRICS, ["logger=csv", "seed=7", "metrics=none", *ADA_ONE_THREAD])
     ]
     outputs = [p.communicate(timeout=300)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
@@ -99,6 +100,17 @@ def test_train_log_tells_the_runs_story(two_runs) -> None:
     assert "train/d_loss" in epochs[-1] and "val/fid " in epochs[-1]
     assert "`Trainer.fit` stopped: `max_epochs=2` reached." in text  # Lightning's own line
     assert lines[-1].endswith("run ended: finished at step 16")
+
+
+def test_a_technique_preset_and_threads_reach_the_run(two_runs) -> None:
+    _, dirs, _ = two_runs
+    (adaptive,) = [d for d in dirs if OmegaConf.load(d / "config.yaml").threads == 1]
+    assert "torch threads: 1" in (adaptive / "train.log").read_text()
+    with (adaptive / "csv" / "metrics.csv").open() as f:
+        p = [float(row["train/aug_p"]) for row in csv.DictReader(f) if row.get("train/aug_p")]
+    assert p and all(0.0 <= value <= 1.0 for value in p)
+    saved = torch.load(adaptive / "checkpoints" / "last.ckpt", weights_only=True)
+    assert float(saved["state_dict"]["ada.p"]) == pytest.approx(p[-1], abs=0.05)
 
 
 def test_metrics_none_trains_without_scores_or_best_checkpoint(two_runs) -> None:

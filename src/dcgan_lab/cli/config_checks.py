@@ -81,6 +81,8 @@ def check_max_time(value: object) -> None:
 
 def check_run_config(cfg: DictConfig) -> None:
     require_int("seed", cfg.get("seed"), 0, "42")
+    if cfg.get("threads") is not None:
+        require_int("threads", cfg.threads, 1, "1")
     require_int("checkpoint_every_n_steps", cfg.get("checkpoint_every_n_steps", 0), 0, "200")
     check_trainer(cfg.get("trainer") or DictConfig({}))
     for side in ("g_optimizer", "d_optimizer"):

@@ -9,6 +9,7 @@ from typing import Any
 
 import hydra
 import pytorch_lightning as pl
+import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 from pytorch_lightning.loggers import Logger
@@ -58,6 +59,8 @@ def _train(cfg: DictConfig, on_start: Callable[[], None], lines: RunLog) -> dict
     check_run_config(cfg)
     if is_rank_zero():  # one process trains a run folder at a time (a resume twice: refused)
         lock.acquire(Path(cfg.paths.output_dir))
+    if cfg.get("threads"):
+        torch.set_num_threads(cfg.threads)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = hydra.utils.instantiate(cfg.data)
     datamodule.setup("fit")  # load now: missing or corrupt data fails before anything starts
@@ -83,7 +86,10 @@ def _train(cfg: DictConfig, on_start: Callable[[], None], lines: RunLog) -> dict
         run.write_config(OmegaConf.to_yaml(cfg, resolve=True))
         run.write_data_record(data_record)
         lines.start(run.log)
-        log.info("run %s, overrides: %s", run.root, " ".join(command_line_overrides()) or "none")
+        overrides = " ".join(command_line_overrides()) or "none"
+        log.info(
+            "run %s, overrides: %s, torch threads: %d", run.root, overrides, torch.get_num_threads()
+        )
     notice = emulated_bf16_notice(cfg.trainer, native_bf16_cpu())
     if notice:
         say(notice)

@@ -6,8 +6,9 @@ sits in the config (``model.generator.width``): see ``errors.ArgumentError``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TypeGuard, TypeVar
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
+from typing import Any, TypeGuard, TypeVar
 
 from dcgan_lab.errors import ArgumentError, UserError
 
@@ -17,6 +18,17 @@ T = TypeVar("T")
 def is_number(value: object) -> TypeGuard[int | float]:
     """An int or a float, not a bool (YAML's true is an int to Python)."""
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def settings_node(name: str, node: Mapping[str, Any] | None, settings: type[T]) -> T:
+    """A config node (``model.ema``) as its settings dataclass, an unknown key refused
+    with one line that lists the known ones; None: the defaults."""
+    given = dict(node or {})
+    known = [f.name for f in fields(settings)]  # type: ignore[arg-type]
+    for key in given:
+        if key not in known:
+            raise ArgumentError(name, f"{{name}}.{key} is not a setting: use {', '.join(known)}")
+    return settings(**given)
 
 
 def require_positive_int(name: str, value: object, example: int = 64) -> int:

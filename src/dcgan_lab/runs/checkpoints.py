@@ -31,7 +31,7 @@ GROUPED_KEYS = {
 # ``bn_sampling=standing`` became the default.
 STANDING_KEY = "standing_statistics"
 # State a checkpoint may lack (written before the feature existed, or with it off).
-OPTIONAL_PREFIXES = ("fid_best", "use_ema", "generator_ema.", "lecam.")
+OPTIONAL_PREFIXES = ("fid_best", "use_ema", "generator_ema.", "lecam.", "ada.")
 
 
 def optional(name: str) -> bool:
@@ -43,10 +43,10 @@ def fill_optional_state(
 ) -> None:
     """Make ``saved_state`` loadable into a module whose optional parts differ.
 
-    No best FID yet: infinity. No EMA saved: the EMA starts as the saved generator. EMA
-    saved but off now: dropped.
+    No best FID yet: infinity. No EMA saved: the EMA starts as the saved generator. An
+    optional part saved but off now (EMA, LeCam's averages, ADA's p): dropped.
     """
-    for name in [n for n in saved_state if n.startswith("generator_ema.") and n not in state]:
+    for name in [n for n in saved_state if optional(n) and n not in state]:
         del saved_state[name]
     for name, tensor in state.items():
         if name in saved_state or not optional(name):
@@ -55,7 +55,7 @@ def fill_optional_state(
             saved_state[name] = saved_state[name.replace("generator_ema.module.", "generator.")]
         elif name == "fid_best":
             saved_state[name] = torch.tensor(float("inf"))
-        else:  # use_ema, generator_ema.n_averaged, lecam.*: as a fresh module has them
+        else:  # use_ema, generator_ema.n_averaged, lecam.*, ada.*: as a fresh module has them
             saved_state[name] = tensor.clone()
 
 

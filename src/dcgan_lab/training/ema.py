@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -11,7 +11,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
 from dcgan_lab.errors import ArgumentError
-from dcgan_lab.models.checks import is_number, require_choice
+from dcgan_lab.models.checks import is_number, require_choice, settings_node
 
 
 class GeneratorEMA(AveragedModel):
@@ -95,12 +95,7 @@ class EMASettings:
 def ema_settings(node: Mapping[str, Any] | None) -> EMASettings:
     """The ``ema`` node checked (one line naming the key each; the entry point adds
     ``model.``); None: no EMA."""
-    given = dict(node or {})
-    known = [f.name for f in fields(EMASettings)]
-    for key in given:
-        if key not in known:
-            raise ArgumentError("ema", f"{{name}}.{key} is not a setting: use {', '.join(known)}")
-    settings = EMASettings(**given)
+    settings = settings_node("ema", node, EMASettings)
     decay, warmup, span = settings.decay, settings.warmup, settings.span
     if not is_number(decay) or not 0.0 <= decay < 1.0:
         raise ArgumentError("ema.decay", f"{{name}}={decay!r} must be in (0, 1), or 0 for no EMA")

@@ -34,7 +34,9 @@ from dcgan_lab.runs.checkpoints import (
     require_same_architecture,
     upgrade_checkpoint,
 )
+from dcgan_lab.training.ada import AdaptiveAugment, ada_settings
 from dcgan_lab.training.augment import DiffAugment
+from dcgan_lab.training.consistency import consistency_settings
 from dcgan_lab.training.divergence import DivergenceWatch, replica_drift
 from dcgan_lab.training.ema import EMASettings, ema_settings
 from dcgan_lab.training.lecam import LeCamAnchors
@@ -42,6 +44,7 @@ from dcgan_lab.training.losses import GANLoss, loss_spec
 from dcgan_lab.training.objective import AdversarialObjective, frozen
 from dcgan_lab.training.progress import logs_this_step, run_progress
 from dcgan_lab.training.settings import require_conditioning, require_step, speed_settings
+from dcgan_lab.training.topk import topk_settings
 
 OptimizerFactory = Callable[[Iterable[torch.nn.Parameter]], Optimizer]
 Batch = tuple[torch.Tensor, torch.Tensor]  # images (B, C, H, W) in [-1, 1], labels (B,)
@@ -55,9 +58,10 @@ class DCGANModule(pl.LightningModule):
     networks must be built so; conf/model/*.yaml pass the switch on). ``step``: ``joint``
     (one D update on real and fake together, G's fakes reused for its update) or ``keras``
     (the Keras recipe's sequence, ``_keras_step``). Quality switches (docs/results.md):
-    ``augment`` (DiffAugment policy), ``ema`` (training/ema.py), ``bn_sampling`` (BatchNorm
-    statistics when sampling). ``speed`` (same maths, same checkpoints): ``compile`` and
-    ``channels_last`` (NHWC).
+    ``augment`` (DiffAugment policy), ``ada`` (adaptive augmentation, training/ada.py),
+    ``consistency`` (bCR, zCR), ``topk`` (G's loss on the best fakes), ``ema``
+    (training/ema.py), ``bn_sampling`` (BatchNorm statistics when sampling). ``speed``
+    (same maths, same checkpoints): ``compile`` and ``channels_last`` (NHWC).
     """
 
     fixed_noise: torch.Tensor  # buffers, registered in __init__
@@ -79,6 +83,9 @@ class DCGANModule(pl.LightningModule):
         bn_sampling: str = "standing",
         step: str = "joint",
         speed: Mapping[str, Any] | None = None,
+        ada: Mapping[str, Any] | None = None,
+        consistency: Mapping[str, Any] | None = None,
+        topk: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -90,12 +97,19 @@ class DCGANModule(pl.LightningModule):
         discriminator = from_spec(discriminator, Discriminator)
         self.loss = from_spec(loss, GANLoss) if loss is not None else GANLoss()
         require_bn_mode("bn_sampling", bn_sampling)
-        require_step(step, self.loss)
         self.ema: EMASettings = ema_settings(ema)
         self.speed = speed_settings(speed)
+        self.consistency, self.topk = consistency_settings(consistency), topk_settings(topk)
+        require_step(step, self.loss, self.consistency)
+        ada_node = ada_settings(ada)
         # How to rebuild the networks and the loss: checkpoints are self-contained.
         self.hparams.update(generator=generator.spec(), discriminator=discriminator.spec())
         self.hparams.update(loss=loss_spec(self.loss), ema=self.ema.as_dict(), speed=self.speed)
+        self.hparams.update(
+            ada=ada_node.as_dict(),
+            consistency=self.consistency.as_dict(),
+            topk=self.topk.as_dict(),
+        )
         self.num_classes = require_conditioning(conditional, generator, discriminator)
         self.generator, self.discriminator = generator, discriminator
         self.g_optimizer_factory = g_optimizer
@@ -108,8 +122,16 @@ class DCGANModule(pl.LightningModule):
             self.aux_classifier = nn.Linear(discriminator.pooled_dim, self.num_classes)
         self.augment = DiffAugment(augment) if augment else None
         self.lecam = LeCamAnchors(self.loss.lecam_decay) if self.loss.lecam_weight else None
+        self.ada = AdaptiveAugment(ada_node) if ada_node.on else None
         self.objective = AdversarialObjective(
-            discriminator, self.loss, self.augment, self.aux_classifier, self.lecam
+            discriminator,
+            self.loss,
+            self.augment,
+            self.aux_classifier,
+            self.lecam,
+            self.ada,
+            self.consistency,
+            self.topk,
         )
         # The generator's moving average (None: off); sampled and scored beside the raw G.
         self.generator_ema = self.ema.average_of(generator)
@@ -172,15 +194,22 @@ class DCGANModule(pl.LightningModule):
         if self.hparams["step"] == "keras":
             stats = self._keras_step(opt_d, real, z, cond, batch_idx)
         else:
+            near = None  # zCR's fakes from nearby latents (B, C, H, W)
             with torch.set_grad_enabled(train_g):
                 fake = self.generator(z, cond)  # (B, C, H, W); reused by the G step
-            stats = self._discriminator_step(opt_d, real, fake.detach(), cond, batch_idx)
+                if self.consistency.zcr_weight:
+                    sigma = self.consistency.zcr_sigma
+                    near = self.generator(z + sigma * torch.randn_like(z), cond)
+            detached_near = near.detach() if near is not None else None
+            stats = self._discriminator_step(
+                opt_d, real, fake.detach(), cond, batch_idx, detached_near
+            )
         if train_g:
             if self.hparams["step"] == "keras":
                 # gan.train_on_batch(noise, true): G in training mode (batch statistics) on
                 # the noise D's fakes came from, through D with its dropout on.
-                fake = self.generator(z, cond)
-            stats["train/g_loss"] = self._generator_step(opt_g, fake, cond)
+                fake, near = self.generator(z, cond), None
+            stats["train/g_loss"] = self._generator_step(opt_g, fake, cond, near)
             if self.generator_ema is not None:
                 self.generator_ema.update_parameters(self.generator, run_progress(self.trainer))
         logs = logs_this_step(self.trainer)
@@ -197,20 +226,27 @@ class DCGANModule(pl.LightningModule):
         fake: torch.Tensor | None,
         labels: torch.Tensor | None,
         batch_idx: int,
+        near: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """One D update on real and detached fake images (B, C, H, W); either may be None."""
-        d_loss, stats = self.objective.discriminator_loss(real, fake, labels, batch_idx)
+        """One D update on real and detached fake images (B, C, H, W); either may be None.
+        ``near``: zCR's detached fakes."""
+        d_loss, stats = self.objective.discriminator_loss(real, fake, labels, batch_idx, near)
         opt_d.zero_grad()
         self.manual_backward(d_loss)
         opt_d.step()
         return {"train/d_loss": d_loss.detach(), **stats}
 
     def _generator_step(
-        self, opt_g: LightningOptimizer, fake: torch.Tensor, labels: torch.Tensor | None
+        self,
+        opt_g: LightningOptimizer,
+        fake: torch.Tensor,
+        labels: torch.Tensor | None,
+        near: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """One G update through D; D is frozen (no D weight gradients)."""
+        """One G update through D; D is frozen (no D weight gradients). ``near``: zCR's
+        fakes (with G's graph)."""
         with frozen(self.discriminator, self.aux_classifier):
-            g_loss = self.objective.generator_loss(fake, labels)
+            g_loss = self.objective.generator_loss(fake, labels, self.current_epoch, near)
             opt_g.zero_grad()
             self.manual_backward(g_loss)
         opt_g.step()

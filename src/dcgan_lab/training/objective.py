@@ -1,6 +1,6 @@
-"""D's and G's objectives for one batch: augmentation, the GAN loss, R1, the gradient
-penalty and ACGAN's class term. The maths only: the module zeroes, backpropagates and
-steps the optimizers around these."""
+"""D's and G's objectives for one batch: augmentation (fixed and adaptive), the GAN loss,
+R1, the gradient penalty, ACGAN's class term, LeCam, consistency and top-k. The maths
+only: the module zeroes, backpropagates and steps the optimizers around these."""
 
 from __future__ import annotations
 
@@ -12,18 +12,22 @@ import torch.nn.functional as F
 from torch import nn
 
 from dcgan_lab.models.base import Discriminator
+from dcgan_lab.training.ada import AdaptiveAugment
 from dcgan_lab.training.augment import DiffAugment
+from dcgan_lab.training.consistency import ConsistencySettings, bcr_transform
 from dcgan_lab.training.lecam import LeCamAnchors
 from dcgan_lab.training.losses import GANLoss, gradient_penalty, r1_penalty
+from dcgan_lab.training.topk import TopKSettings
 
 Scores = tuple[torch.Tensor, torch.Tensor | None]  # D's logits (B,), ACGAN class logits (B, K)
 
 
 class AdversarialObjective:
     """The losses of a discriminator (with ACGAN's ``aux_classifier``, if any) under
-    ``loss``, on images through DiffAugment when ``augment`` is on, with LeCam's penalty
-    when ``lecam`` (its moving averages) is given. Holds references, not
-    copies: the module owns (and checkpoints) every network."""
+    ``loss``, on images through DiffAugment when ``augment`` is on and adaptive augmentation
+    when ``ada`` is, with LeCam's penalty when ``lecam`` (its moving averages) is given,
+    ``consistency``'s terms and ``topk``'s choice of fakes for G. Holds references, not
+    copies: the module owns (and checkpoints) every network and buffer."""
 
     def __init__(
         self,
@@ -32,14 +36,20 @@ class AdversarialObjective:
         augment: DiffAugment | None,
         aux_classifier: nn.Linear | None,
         lecam: LeCamAnchors | None = None,
+        ada: AdaptiveAugment | None = None,
+        consistency: ConsistencySettings | None = None,
+        topk: TopKSettings | None = None,
     ) -> None:
         self.discriminator, self.loss = discriminator, loss
         self.augment, self.aux_classifier, self.lecam = augment, aux_classifier, lecam
+        self.ada, self.topk = ada, topk or TopKSettings()
+        self.consistency = consistency or ConsistencySettings()
 
     def critic(self, images: torch.Tensor, labels: torch.Tensor | None) -> Scores:
         """D's logits (B,) on images (B, C, H, W), and the auxiliary classifier's class
         logits (B, classes) with ACGAN (else None)."""
         images = self.augment(images) if self.augment else images
+        images = self.ada(images) if self.ada is not None else images
         if self.aux_classifier is None:
             return self.discriminator(images, labels), None
         features = self.discriminator.feature_map(images)  # (B, C, h, w)
@@ -71,10 +81,12 @@ class AdversarialObjective:
         fake: torch.Tensor | None,
         labels: torch.Tensor | None,
         batch_idx: int,
+        near: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """D's loss on real and detached fake images (B, C, H, W), and D's mean belief in
         each (``train/d_real``, ``train/d_fake``). Either batch may be None:
-        ``step=keras`` updates D on each alone."""
+        ``step=keras`` updates D on each alone. ``near``: zCR's detached fakes from the
+        nearby latents (B, C, H, W)."""
         r1_weight = self.loss.r1_weight_at(batch_idx) if real is not None else 0.0
         if r1_weight and real is not None:
             real = real.detach().requires_grad_(True)  # R1 differentiates D by x
@@ -88,6 +100,13 @@ class AdversarialObjective:
         if self.lecam is not None:  # both averages move before either penalty (as LeCam's code)
             for kind, (logits, _) in scores.items():
                 self.lecam.update(kind, logits)
+        if self.ada is not None and "real" in scores:
+            self.ada.observe(scores["real"][0])
+            stats["train/aug_p"], stats["train/ada_rt"] = (
+                self.ada.p.clone(),
+                self.ada.signal.clone(),
+            )
+        bcr, zcr = self.consistency.bcr_weight, self.consistency.zcr_weight
         for kind, (logits, classes) in scores.items():
             part = getattr(self.loss, f"discriminator_{kind}")(logits)
             if self.lecam is not None:
@@ -96,6 +115,12 @@ class AdversarialObjective:
                 part = part + 0.5 * r1_weight * r1_penalty(logits, batches["real"])
             if classes is not None and labels is not None:  # ACGAN: D classifies both
                 part = part + self.loss.ac_weight * F.cross_entropy(classes, labels)
+            if bcr:  # bCR: the same score for a shifted copy
+                shifted, _ = self.critic(bcr_transform(batches[kind]), labels)
+                part = part + bcr * F.mse_loss(logits, shifted)
+            if kind == "fake" and zcr and near is not None:  # zCR: a nearby z scores alike
+                near_logits, _ = self.critic(near, labels)
+                part = part + zcr * F.mse_loss(logits, near_logits)
             parts.append(part)
             stats[f"train/d_{kind}"] = torch.sigmoid(logits.detach()).mean()
         d_loss = torch.stack(parts).sum()
@@ -105,11 +130,21 @@ class AdversarialObjective:
             d_loss = d_loss + self.loss.gp_weight * gradient_penalty(critic, real, fake)
         return d_loss, stats
 
-    def generator_loss(self, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        """G's loss through D (e.g. non-saturating BCE: fake labelled real); call it, and
-        backpropagate, inside ``frozen(discriminator, aux_classifier)``."""
+    def generator_loss(
+        self,
+        fake: torch.Tensor,
+        labels: torch.Tensor | None,
+        epoch: int = 0,
+        near: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """G's loss through D (e.g. non-saturating BCE: fake labelled real) on fakes
+        (B, C, H, W), over top-k's share of them at ``epoch``; ``near``: zCR's fakes from
+        nearby latents, which G is pushed away from. Call it, and backpropagate, inside
+        ``frozen(discriminator, aux_classifier)``."""
         logits, classes = self.critic(fake, labels)
-        g_loss = self.loss.generator(logits)
+        g_loss = self.loss.generator(self.topk.kept(logits, epoch))
+        if near is not None and self.consistency.zcr_generator_weight:
+            g_loss = g_loss - self.consistency.zcr_generator_weight * F.mse_loss(fake, near)
         if classes is not None and labels is not None:  # ACGAN: fakes D can classify
             g_loss = g_loss + self.loss.ac_weight * F.cross_entropy(classes, labels)
         return g_loss

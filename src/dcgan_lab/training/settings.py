@@ -9,6 +9,7 @@ from typing import Any
 from dcgan_lab.errors import ArgumentError, UserError
 from dcgan_lab.models.base import Discriminator, Generator
 from dcgan_lab.models.checks import require_choice
+from dcgan_lab.training.consistency import ConsistencySettings
 from dcgan_lab.training.losses import GANLoss
 
 STEPS = ("joint", "keras")
@@ -27,12 +28,17 @@ def speed_settings(node: Mapping[str, Any] | None) -> dict[str, bool]:
     return {**SPEED, **given}
 
 
-def require_step(step: str, loss: GANLoss) -> None:
+def require_step(step: str, loss: GANLoss, consistency: ConsistencySettings) -> None:
     require_choice("step", step, STEPS)
     if step == "keras" and loss.gp_weight:
         raise UserError(
             "step=keras updates D on real and fake batches apart, but WGAN-GP's penalty needs "
             "both: use model.step=joint with loss=wgan_gp"
+        )
+    if step == "keras" and consistency.zcr_weight:
+        raise UserError(
+            "step=keras draws no second set of fakes for zCR: use model.step=joint with "
+            "model.consistency.zcr_weight, or set it to 0"
         )
 
 
