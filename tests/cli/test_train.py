@@ -261,10 +261,14 @@ def test_conditional_dcgan_on_an_image_folder_trains_samples_and_evaluates(tmp_p
         assert (bluer == (saved["labels"] == 0)).mean() >= 0.9  # the requested class's colour
     assert np.bincount(np.load(tmp_path / "sall" / "samples_20.npz")["labels"]).tolist() == [10, 10]
     evaluate = run_cli(["dcgan-eval", f"ckpt_path={run_dir}", f"out={tmp_path / 'eval.json'}",
-                        *FAST_METRICS], cwd=tmp_path)  # fmt: skip
+                        "cas=200", *FAST_METRICS], cwd=tmp_path)  # fmt: skip
     assert evaluate.returncode == 0, evaluate.stderr[-2000:]
     (row,) = json.loads((tmp_path / "eval.json").read_text())
     assert row["label_accuracy"] >= 0.9 and row["intra_fid"] > 0  # the run's classifier agrees
+    # GAN-train: a classifier taught by 200 generated shapes sorts the real held-out ones
+    assert row["cas"] >= 0.9 and row["cas_real"] >= 0.9 and row["cas_n"] == 200
+    header = next(line for line in evaluate.stdout.splitlines() if line.startswith("checkpoint"))
+    assert "cas" in header.split() and "cas_real" in header.split()  # columns of the table
     assert row["extractor"].startswith("classifier-folder-")
 
 

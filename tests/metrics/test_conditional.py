@@ -9,9 +9,15 @@ import torch
 
 from dcgan_lab.data.datamodule import to_signed_unit
 from dcgan_lab.metrics.build import build_sample_quality
+from dcgan_lab.metrics.classification_accuracy import (
+    classification_accuracy_score,
+    gan_train_accuracy,
+)
 from dcgan_lab.metrics.conditional import conditional_scores
 from dcgan_lab.metrics.frechet import frechet_distance
 from tests.conftest import EXTRACTOR_STEPS as STEPS
+
+CAS_STEPS = 100  # each of the three classifiers: enough to tell right from wrong classes
 
 
 def test_frechet_distance_matches_scipy() -> None:
@@ -46,3 +52,18 @@ def test_real_digits_of_the_asked_class_score_high_and_wrong_classes_low(mnist5k
     assert right["label_accuracy"] >= info.accuracy - 0.05
     assert wrong["label_accuracy"] <= 0.05
     assert right["intra_fid"] < 0.5 * wrong["intra_fid"]
+
+
+def test_cas_is_high_for_images_of_the_asked_class_and_near_zero_for_wrong_ones(mnist5k) -> None:
+    # GAN-train: a classifier learns the classes from the 'generated' images alone. Digits of
+    # the asked class teach it (nearly as well as as many real digits); digits of the next
+    # class teach it to be wrong on every real digit.
+    data, _, _, _ = mnist5k
+    splits = data.loaded()
+    train = to_signed_unit(splits.train_images)
+    args = (4, 10, splits, CAS_STEPS, 1000)
+    right = classification_accuracy_score(class_sampler(train, splits.train_labels), *args)
+    wrong = gan_train_accuracy(class_sampler(train, splits.train_labels, shift=1), *args)
+    assert right["cas_n"] == right["cas_n_real"] == 1000
+    assert right["cas"] >= 0.75 and right["cas_real"] >= right["cas"] - 0.05
+    assert wrong <= 0.05

@@ -22,6 +22,8 @@ from dcgan_lab.cli.common import (
 from dcgan_lab.data.datamodule import ImageDataModule, to_signed_unit
 from dcgan_lab.data.image_files import read_images
 from dcgan_lab.errors import UserError
+from dcgan_lab.metrics.build import default_extractor_steps
+from dcgan_lab.metrics.classification_accuracy import classification_accuracy_score
 from dcgan_lab.metrics.conditional import conditional_scores
 from dcgan_lab.metrics.quality import SampleQuality
 from dcgan_lab.models.sampling import require_truncation
@@ -50,6 +52,8 @@ COLUMNS = [
     "copy_rate",
     "label_accuracy",
     "intra_fid",
+    "cas",
+    "cas_real",
     "n_fake",
 ]  # fmt: skip; the JSON holds every score and the protocol
 BY_CONSTRUCTION = ("memorisation_ratio", "copy_rate")  # the floor scores training images
@@ -162,6 +166,12 @@ def evaluate(
         row |= conditional_scores(
             quality, module.sample, module.latent_dim, module.num_classes, device
         )
+        if cfg.cas:
+            splits = data.loaded()
+            steps = cfg.metrics.extractor_steps or default_extractor_steps(len(splits.train_images))
+            row |= classification_accuracy_score(
+                module.sample, module.latent_dim, module.num_classes, splits, steps, cfg.cas
+            )
     if scales:
         row |= scale_sweep(quality, module, scales, out_dir / f"{slug(ckpt)}_latent_scales.png")
     return row
@@ -247,6 +257,12 @@ def hydra_main(cfg: DictConfig) -> None:
     if isinstance(cfg.copies, bool) or not isinstance(cfg.copies, int) or not 0 <= cfg.copies <= 64:
         raise UserError(f"copies={cfg.copies!r}: rows of the copies picture, 0..64 (0: none)")
     scales = check_scales(cfg.latent_scales)
+    cas = cfg.get("cas")
+    if isinstance(cas, bool) or not isinstance(cas, int) or (cas != 0 and cas < 10):
+        raise UserError(
+            f"cas={cas!r}: generated images for the Classification Accuracy Score, at least 10 "
+            "(e.g. cas=5000), or 0 to skip it"
+        )
     if require_truncation(cfg.truncation) is not None and cfg.get("samples") is not None:
         raise UserError(
             f"truncation={cfg.truncation} applies to checkpoints' noise; a samples file is "

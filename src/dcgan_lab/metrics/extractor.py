@@ -118,13 +118,19 @@ def fit(
 
 
 def train_classifier(
-    splits: ImageSplits, steps: int, seed: int = 0, batch_size: int = 128, progress: bool = True
+    splits: ImageSplits,
+    steps: int,
+    seed: int = 0,
+    batch_size: int = 128,
+    progress: bool = True,
+    what: str = "feature extractor",
 ) -> tuple[DomainClassifier, float]:
-    """Train on the training split with light augmentation; return it and held-out accuracy."""
+    """Train on the training split with light augmentation; return it and held-out accuracy.
+    ``what``: the classifier's name on the progress bar."""
     torch.manual_seed(seed)
     _, channels, side, _ = splits.train_images.shape
     classifier = DomainClassifier(channels, side, splits.num_classes)
-    batches = training_batches(splits, steps, seed, batch_size, progress, "feature extractor")
+    batches = training_batches(splits, steps, seed, batch_size, progress, what)
     fit(classifier, lambda x, y: F.cross_entropy(classifier(x), y), batches, steps)
     return classifier, accuracy(classifier, splits.val_images, splits.val_labels)
 
