@@ -80,9 +80,11 @@ def test_class_coverage_histogram_entropy_and_confidence() -> None:
     histogram = one_class["class_histogram"]
     assert isinstance(histogram, list) and histogram[3] == 1.0 and one_class["class_entropy"] == 0.0
     assert one_class["recognisable"] == 1.0
+    assert (one_class["class_share_min"], one_class["class_share_max"]) == (0.0, 1.0)
     uniform = class_coverage(torch.eye(10).repeat(10, 1) * 1.0)  # each class once, p_top 0.23
     assert uniform["class_entropy"] == pytest.approx(1.0)
     assert uniform["recognisable"] == 0.0
+    assert uniform["class_share_min"] == uniform["class_share_max"] == pytest.approx(0.1)
 
 
 def test_held_out_digits_are_recognisable_and_spread_over_classes(mnist5k) -> None:

@@ -20,7 +20,9 @@ def class_coverage(logits: torch.Tensor) -> dict[str, float | list[float]]:
     - ``class_histogram``: the share of images predicted as each class (C values);
     - ``class_entropy``: the histogram's entropy over log C (1: every class equally often,
       0: one class only);
-    - ``recognisable``: the share of images whose top probability is >= 0.9.
+    - ``recognisable``: the share of images whose top probability is >= 0.9;
+    - ``class_share_min`` and ``class_share_max``: the rarest and the commonest class's share
+      (a balanced generator of 10 classes: both near 0.1).
     """
     probabilities = logits.double().softmax(1)  # (N, C)
     num_classes = logits.shape[1]
@@ -32,4 +34,6 @@ def class_coverage(logits: torch.Tensor) -> dict[str, float | list[float]]:
         "class_histogram": histogram.tolist(),
         "class_entropy": entropy,
         "recognisable": float((probabilities.max(1).values >= CONFIDENT).double().mean()),
+        "class_share_min": float(histogram.min()),
+        "class_share_max": float(histogram.max()),
     }

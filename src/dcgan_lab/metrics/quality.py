@@ -218,6 +218,7 @@ class SampleQuality:
             scores["fid_infinity"] = fid_infinity(features, real, self.seed)
         nan = float("nan")
         scores |= {"class_entropy": nan, "recognisable": nan}
+        scores |= {"class_share_min": nan, "class_share_max": nan}
         self.details = {"pixels": pixels}
         if logits.shape[1]:
             coverage = class_coverage(logits)

@@ -64,7 +64,9 @@ def read_overrides(job_dir: Path) -> dict[str, str]:
     return dict(item.split("=", 1) for item in items if "=" in item)
 
 
-DIVERSITY = ("precision", "recall", "density", "coverage", "copy_rate")  # val/<name> columns
+# val/<name> columns read at each scored epoch
+DIVERSITY = ("precision", "recall", "density", "coverage", "copy_rate", "recognisable",
+             "class_share_min", "class_share_max")  # fmt: skip
 
 Metrics = tuple[list[tuple[int, float]], int, bool, dict[int, dict[str, float]]]
 
