@@ -162,6 +162,15 @@ def test_option_composes_and_instantiates(compose_train, group: str, option: str
         (["loss=wgan_gp"], "model.loss.n_critic", 5),
         (["model.loss.label_smoothing=0.1"], "model.loss.label_smoothing", 0.1),
         (["loss=hinge", "model.loss.lecam_weight=0.3"], "model.loss.lecam_weight", 0.3),
+        (["model.conditional=clusters"], "model.generator.num_classes", 10),
+        (["model.conditional=clusters"], "model.discriminator.conditional", True),
+        (["model.conditional=clusters", "data=random"], "model.discriminator.num_classes", 10),
+        (["model.conditional=true", "data=random"], "model.discriminator.num_classes", 2),
+        (
+            ["model.self_conditioning.clusters=4", "model.conditional=clusters"],
+            "model.generator.num_classes",
+            4,
+        ),
         (["experiment=fashion"], "data.source.name", "fashion_mnist"),
     ],
 )

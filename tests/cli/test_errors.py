@@ -219,7 +219,10 @@ BAD_TRAIN_INPUTS = [
     (["seed=abc"], "seed='abc' must be an integer >= 0"),
     (["threads=0"], "threads=0 must be an integer >= 1 (e.g. threads=1)"),
     (["threads=two"], "threads='two' must be an integer >= 1"),
-    (["technique=dropout"], "unknown technique 'dropout'; choose one of: ada, bcr, combined"),
+    (
+        ["technique=dropout"],
+        "unknown technique 'dropout'; choose one of: ada, bcr, clusters, combined",
+    ),
     (["trainer.max_epochs=-5"], "trainer.max_epochs=-5 must be an integer >= -1"),
     (["checkpoint_every_n_steps=-1"], "checkpoint_every_n_steps=-1 must be an integer >= 0"),
     (["model.g_optimizer.lr=-1"], "model.g_optimizer.lr=-1 must be a finite positive number"),
@@ -288,6 +291,21 @@ BAD_TRAIN_INPUTS = [
     (["model.topk.decay=-0.99"], "model.topk.decay=-0.99 must be in (0, 1] (e.g. model.topk.decay"),
     (["model.topk.decay=slow"], "model.topk.decay='slow' must be in (0, 1]"),
     (["+model.topk.k=8"], "model.topk.k is not a setting: use min_fraction, decay"),
+    (["model.conditional=maybe"], "model.conditional='maybe': choose false, true (the data's"),
+    (["model.conditional=1"], "model.conditional=1: choose false, true"),
+    (
+        ["model.conditional=clusters", "model.self_conditioning.clusters=0"],
+        "model.generator.num_classes=0 must be a positive integer",
+    ),
+    (
+        ["model.self_conditioning.every_n_epochs=0"],
+        "model.self_conditioning.every_n_epochs=0 must be a positive integer",
+    ),
+    (
+        ["model.self_conditioning.max_images=-5"],
+        "model.self_conditioning.max_images=-5 must be a positive integer",
+    ),
+    (["+model.self_conditioning.k=3"], "model.self_conditioning.k is not a setting: use clusters"),
     (
         ["model.bn_sampling=eval"],
         "model.bn_sampling='eval': choose one of standing, batch, running",

@@ -241,14 +241,26 @@ def test_report_out_naming_a_file_gives_one_line(tmp_path: Path) -> None:
     assert (tmp_path / "taken").read_text() == "mine"
 
 
-def write_finished_job(job: Path, overrides: list[str], fids: list[float]) -> None:
+def write_finished_job(
+    job: Path, overrides: list[str], fids: list[float], scores: list[dict[str, float]] | None = None
+) -> None:
+    """A completed job's files; ``scores``: val/<name> values logged beside each FID."""
     (job / ".hydra").mkdir(parents=True)
     (job / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
     (job / "csv").mkdir()
-    rows = "".join(f"{e},{e},1.0,1.0,\n{e},{e},,,{fid}\n" for e, fid in enumerate(fids))
-    (job / "csv" / "metrics.csv").write_text(
-        "epoch,step,train/d_loss,train/g_loss,val/fid\n" + rows
+    names = sorted({name for epoch in scores or [] for name in epoch})
+    rows = "".join(
+        f"{e},{e},1.0,1.0,,"
+        + ",".join("" for _ in names)
+        + "\n"
+        + f"{e},{e},,,{fid},"
+        + ",".join(str((scores or [{}] * len(fids))[e].get(n, "")) for n in names)
+        + "\n"
+        for e, fid in enumerate(fids)
     )
+    header = ["epoch", "step", "train/d_loss", "train/g_loss", "val/fid"]
+    header += [f"val/{n}" for n in names]
+    (job / "csv" / "metrics.csv").write_text(",".join(header) + "\n" + rows)
     (job / "status.json").write_text('{"status": "completed"}')
 
 
@@ -266,6 +278,28 @@ def test_report_of_a_seeds_sweep_gives_mean_and_spread_per_setting(tmp_path: Pat
     assert "## Across seeds" in report
     assert "| model.ema.decay=0.99 | 3 | 85.0 ± 5.0 | 85.0 ± 5.0 | 1.12 | none |" in report
     assert "| model.ema.decay=0 | 3 | 180.0 ± 105.8 | 180.0 ± 105.8 | 3.00 | 3 |" in report
+
+
+def test_report_of_a_seeds_sweep_gives_the_scores_at_each_seeds_best_fid(tmp_path: Path) -> None:
+    # Epoch 1 holds each seed's best FID; the scores of epoch 2 (worse FID) must not be used.
+    for seed, (precision, copies) in enumerate([(0.7, 0.02), (0.8, 0.03), (0.9, 0.04)], 1):
+        at_best = {
+            "precision": precision,
+            "recall": 0.8,
+            "recognisable": 0.9,
+            "class_share_min": 0.05,
+            "class_share_max": 0.15,
+            "copy_rate": copies,
+        }
+        later = dict.fromkeys(at_best, 0.0)
+        write_finished_job(tmp_path / "sweep" / str(seed), ["technique=ada", f"seed={seed}"],
+                           [300.0, 50.0 + seed, 80.0], [later, at_best, later])  # fmt: skip
+    result = run_cli(["dcgan-report", str(tmp_path / "sweep")], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = (tmp_path / "sweep" / "report" / "report.md").read_text()
+    row = "| (defaults) | 52.0 ± 1.0 | 0.800 ± 0.100 | 0.800 ± 0.000 | 0.900 ± 0.000 | "
+    row += "0.050 - 0.150 | 0.030 ± 0.010 | 2.00 |"
+    assert row in report
 
 
 def test_report_on_a_folder_that_is_not_a_sweep_says_so(tmp_path: Path) -> None:

@@ -25,7 +25,14 @@ def choose(condition: object, if_true: object, if_false: object) -> object:
     return if_true if condition else if_false
 
 
+def conditioning_classes(conditional: object, data_classes: object, clusters: object) -> object:
+    """``${dcgan.classes:${model.conditional},${data.num_classes},${model.self_conditioning.
+    clusters}}``: the classes G and D condition on, the data's or (clusters) the cluster count."""
+    return clusters if conditional == "clusters" else data_classes
+
+
 OmegaConf.register_new_resolver("dcgan.if", choose, replace=True)
+OmegaConf.register_new_resolver("dcgan.classes", conditioning_classes, replace=True)
 
 
 def config_dir() -> str:

@@ -162,7 +162,7 @@ def evaluate(
     scores = quality.score(module.sample, module.latent_dim, device, module.num_classes)
     row = table_row(ckpt, data, sampler, scores, (quality, info, floor), cfg.metrics)
     row |= pictures(quality, data, out_dir / slug(ckpt), cfg.copies)
-    if module.num_classes:
+    if module.num_classes and module.clusters is None:  # clusters are no classes to check
         row |= conditional_scores(
             quality, module.sample, module.latent_dim, module.num_classes, device
         )

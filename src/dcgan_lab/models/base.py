@@ -200,7 +200,8 @@ def require_classes(conditional: bool, num_classes: int | None) -> int:
     if not num_classes:
         raise UserError(
             "model.conditional=true needs labelled data (data.num_classes is unset: "
-            "an image folder needs one subfolder per class)"
+            "an image folder needs one subfolder per class), or use model.conditional=clusters "
+            "(classes found by clustering)"
         )
     return require_positive_int("num_classes", num_classes, 10)
 

@@ -7,7 +7,13 @@ from pathlib import Path
 
 from dcgan_lab.report.collect import Job, read_sweep, swept_keys
 from dcgan_lab.report.plots import plot_best_vs_param, plot_fid_curves
-from dcgan_lab.report.seeds import COLLAPSE_RATIO, SEED_KEY, seed_table, summarise_seeds
+from dcgan_lab.report.seeds import (
+    COLLAPSE_RATIO,
+    SEED_KEY,
+    quality_table,
+    seed_table,
+    summarise_seeds,
+)
 
 MARK = {
     "diverged": "DIVERGED", "failed": "FAILED", "unreadable": "UNREADABLE",
@@ -60,7 +66,9 @@ def write_report(sweep_dir: Path, out_dir: Path | None = None) -> Path:
         lines += ["## Across seeds", "",
                   f"Mean and sample standard deviation over seeds; a seed is collapsed when its "
                   f"final FID is over {COLLAPSE_RATIO}x the best seed's.", "",
-                  *seed_table(summaries), ""]  # fmt: skip
+                  *seed_table(summaries), "",
+                  "Scores at each seed's best-FID epoch (what best.ckpt holds), mean ± std over "
+                  "seeds:", "", *quality_table(summaries), ""]  # fmt: skip
     best = next(
         (j for j in ranked(jobs) if j.best_fid is not None and j.status == "completed"), None
     )

@@ -20,6 +20,8 @@ class SeedSummary:
     seeds: tuple[str, ...]
     final: tuple[float, ...]
     best: tuple[float, ...]
+    # each seed's scores at its best-FID epoch (the epoch best.ckpt holds): precision, ...
+    at_best: tuple[dict[str, float], ...] = ()
 
     @property
     def label(self) -> str:
@@ -49,6 +51,15 @@ class SeedSummary:
                      if f > COLLAPSE_RATIO * least)  # fmt: skip
 
 
+QUALITY = ("precision", "recall", "recognisable", "class_share_min", "class_share_max",
+           "copy_rate")  # fmt: skip
+
+
+def scores_at_best(job: Job) -> dict[str, float]:
+    found = {name: job.at_best_fid(name) for name in QUALITY}
+    return {name: value for name, value in found.items() if value is not None}
+
+
 def summarise_seeds(jobs: list[Job], keys: list[str]) -> list[SeedSummary]:
     """Group completed, scored jobs by their swept keys other than the seed; best first."""
     groups: dict[tuple[tuple[str, str], ...], list[Job]] = {}
@@ -63,6 +74,7 @@ def summarise_seeds(jobs: list[Job], keys: list[str]) -> list[SeedSummary]:
             tuple(j.overrides.get(SEED_KEY, "-") for j in group),
             tuple(float(j.final_fid or 0.0) for j in group),
             tuple(float(j.best_fid or 0.0) for j in group),
+            tuple(scores_at_best(j) for j in group),
         )
         for setting, group in groups.items()
     ]
@@ -83,5 +95,39 @@ def seed_table(summaries: list[SeedSummary]) -> list[str]:
             f"{s.worst_over_best:.2f}",
             ", ".join(s.collapsed) or "none",
         ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def mean_spread(values: list[float], digits: int = 3) -> str:
+    """``mean ± std`` of the values (sample std; one value: the value alone), '-' if none."""
+    if not values:
+        return "-"
+    mean = statistics.fmean(values)
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+def quality_table(summaries: list[SeedSummary]) -> list[str]:
+    """Markdown rows: each setting's scores at its seeds' best-FID epochs, mean ± std; the
+    class share range as the mean rarest and mean commonest share; the copy rate's spread as
+    its largest seed value over its smallest."""
+    header = ["setting", "best FID", "precision", "recall", "recognisable",
+              "class share (rarest - commonest)", "copy rate", "copy rate max/min"]  # fmt: skip
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for s in summaries:
+
+        def values(name: str, summary: SeedSummary = s) -> list[float]:
+            return [scores[name] for scores in summary.at_best if name in scores]
+
+        rarest, commonest = values("class_share_min"), values("class_share_max")
+        shares = (f"{statistics.fmean(rarest):.3f} - {statistics.fmean(commonest):.3f}"
+                  if rarest and commonest else "-")  # fmt: skip
+        copies = values("copy_rate")
+        ratio = f"{max(copies) / min(copies):.2f}" if copies and min(copies) > 0 else "-"
+        cells = [s.label, mean_spread(list(s.best), 1), mean_spread(values("precision")),
+                 mean_spread(values("recall")), mean_spread(values("recognisable")), shares,
+                 mean_spread(copies), ratio]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return lines

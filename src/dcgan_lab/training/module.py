@@ -17,6 +17,7 @@ from pytorch_lightning.core.optimizer import LightningOptimizer
 from torch import nn
 from torch.optim import Optimizer
 
+from dcgan_lab.data.datamodule import to_signed_unit
 from dcgan_lab.errors import UserError
 from dcgan_lab.models.base import Discriminator, Generator, from_spec
 from dcgan_lab.models.sampling import (
@@ -43,6 +44,11 @@ from dcgan_lab.training.lecam import LeCamAnchors
 from dcgan_lab.training.losses import GANLoss, loss_spec
 from dcgan_lab.training.objective import AdversarialObjective, frozen
 from dcgan_lab.training.progress import logs_this_step, run_progress
+from dcgan_lab.training.self_conditioning import (
+    CLUSTERS,
+    ClusterLabels,
+    self_conditioning_settings,
+)
 from dcgan_lab.training.settings import require_conditioning, require_step, speed_settings
 from dcgan_lab.training.topk import topk_settings
 
@@ -55,13 +61,15 @@ class DCGANModule(pl.LightningModule):
 
     ``g_optimizer`` / ``d_optimizer``: optimizer factories (Hydra partials) taking the
     parameters, only needed for training. ``conditional``: G and D see the labels (the
-    networks must be built so; conf/model/*.yaml pass the switch on). ``step``: ``joint``
-    (one D update on real and fake together, G's fakes reused for its update) or ``keras``
-    (the Keras recipe's sequence, ``_keras_step``). Quality switches (docs/results.md):
-    ``augment`` (DiffAugment policy), ``ada`` (adaptive augmentation, training/ada.py),
-    ``consistency`` (bCR, zCR), ``topk`` (G's loss on the best fakes), ``ema``
-    (training/ema.py), ``bn_sampling`` (BatchNorm statistics when sampling). ``speed``
-    (same maths, same checkpoints): ``compile`` and ``channels_last`` (NHWC).
+    networks must be built so; conf/model/*.yaml pass the switch on); ``clusters``: they
+    see clusters of D's features instead (``self_conditioning``,
+    training/self_conditioning.py). ``step``: ``joint`` (one D update on real and fake
+    together, G's fakes reused for its update) or ``keras`` (the Keras recipe's sequence,
+    ``_keras_step``). Quality switches (docs/results.md, docs/techniques.md): ``augment``
+    (DiffAugment policy), ``ada`` (adaptive augmentation), ``consistency`` (bCR, zCR),
+    ``topk`` (G's loss on the best fakes), ``ema`` (training/ema.py), ``bn_sampling``
+    (BatchNorm statistics when sampling). ``speed`` (same maths, same checkpoints):
+    ``compile`` and ``channels_last`` (NHWC).
     """
 
     fixed_noise: torch.Tensor  # buffers, registered in __init__
@@ -76,7 +84,7 @@ class DCGANModule(pl.LightningModule):
         g_optimizer: OptimizerFactory | None = None,
         d_optimizer: OptimizerFactory | None = None,
         loss: GANLoss | Mapping[str, Any] | None = None,
-        conditional: bool = False,
+        conditional: bool | str = False,
         n_fixed_samples: int = 64,
         augment: str | Sequence[str] | None = None,
         ema: Mapping[str, Any] | None = None,
@@ -86,6 +94,7 @@ class DCGANModule(pl.LightningModule):
         ada: Mapping[str, Any] | None = None,
         consistency: Mapping[str, Any] | None = None,
         topk: Mapping[str, Any] | None = None,
+        self_conditioning: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -105,13 +114,19 @@ class DCGANModule(pl.LightningModule):
         # How to rebuild the networks and the loss: checkpoints are self-contained.
         self.hparams.update(generator=generator.spec(), discriminator=discriminator.spec())
         self.hparams.update(loss=loss_spec(self.loss), ema=self.ema.as_dict(), speed=self.speed)
+        clustering = self_conditioning_settings(self_conditioning)
         self.hparams.update(
             ada=ada_node.as_dict(),
             consistency=self.consistency.as_dict(),
             topk=self.topk.as_dict(),
+            self_conditioning=clustering.as_dict(),
         )
         self.num_classes = require_conditioning(conditional, generator, discriminator)
         self.generator, self.discriminator = generator, discriminator
+        # Self-conditioning: the labels are D's feature clusters (None: the data's labels).
+        self.clusters = (
+            ClusterLabels(clustering, discriminator.pooled_dim) if conditional == CLUSTERS else None
+        )
         self.g_optimizer_factory = g_optimizer
         self.d_optimizer_factory = d_optimizer
         # ACGAN: an auxiliary classifier on D's features, trained with D (Odena et al. 2017).
@@ -188,6 +203,8 @@ class DCGANModule(pl.LightningModule):
         if self.speed["channels_last"]:
             real = real.contiguous(memory_format=torch.channels_last)
         cond = labels if self.num_classes else None  # fakes get the batch's labels
+        if self.clusters is not None:  # self-conditioning: each real image's cluster
+            cond = self.clusters.assign(self.discriminator, real)
         opt_g, opt_d = cast(list[LightningOptimizer], self.optimizers())
         z = self.draw_noise(real.shape[0])  # (B, Z)
         train_g = (batch_idx + 1) % self.loss.n_critic == 0  # WGAN-GP: n_critic D steps per G
@@ -269,6 +286,23 @@ class DCGANModule(pl.LightningModule):
         stats["train/d_loss"] = 0.5 * (real_stats["train/d_loss"] + stats["train/d_loss"])
         stats["train/d_real"] = real_stats["train/d_real"]
         return stats
+
+    def on_train_epoch_start(self) -> None:
+        clusters = self.clusters
+        every = clusters.settings.every_n_epochs if clusters is not None else 0
+        if clusters is None or (bool(clusters.ready) and self.current_epoch % every):
+            return
+        loaded = getattr(getattr(self.trainer, "datamodule", None), "loaded", None)
+        if loaded is None:
+            raise UserError(
+                "model.conditional=clusters clusters the training images of a datamodule"
+            )
+        images = loaded().train_images
+        pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))
+        chosen = images[pick[: clusters.settings.max_images].to(images.device)]
+        clusters.recluster(
+            self.discriminator, to_signed_unit(chosen).to(self.device), self.current_epoch
+        )
 
     def on_train_epoch_end(self) -> None:
         # Runs before the checkpoint callbacks: a non-finite weight is never saved.

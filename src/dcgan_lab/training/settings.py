@@ -8,11 +8,12 @@ from typing import Any
 
 from dcgan_lab.errors import ArgumentError, UserError
 from dcgan_lab.models.base import Discriminator, Generator
-from dcgan_lab.models.checks import require_choice
+from dcgan_lab.models.checks import is_number, require_choice
 from dcgan_lab.training.consistency import ConsistencySettings
 from dcgan_lab.training.losses import GANLoss
 
 STEPS = ("joint", "keras")
+CONDITIONING = (False, True, "clusters")
 SPEED = {"compile": False, "channels_last": False}
 
 
@@ -43,9 +44,16 @@ def require_step(step: str, loss: GANLoss, consistency: ConsistencySettings) -> 
 
 
 def require_conditioning(
-    conditional: bool, generator: Generator, discriminator: Discriminator
+    conditional: bool | str, generator: Generator, discriminator: Discriminator
 ) -> int:
-    """The class count both networks condition on (0: unconditional); they must agree."""
+    """The class count both networks condition on (0: unconditional); they must agree.
+    ``conditional``: false, true (the data's labels) or clusters (self-conditioning)."""
+    if conditional not in CONDITIONING or is_number(conditional):  # 1 == True, yet no switch
+        raise ArgumentError(
+            "conditional",
+            f"{{name}}={conditional!r}: choose false, true (the data's labels) or "
+            "clusters (clusters of D's features)",
+        )
     classes = {generator.num_classes, discriminator.num_classes}
     if len(classes) > 1 or bool(generator.num_classes) != bool(conditional):
         raise UserError(
