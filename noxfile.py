@@ -16,7 +16,7 @@ def install_project(session: nox.Session) -> None:
     requirement instead, e.g. a CUDA build), then the project."""
     torch = os.environ.get("DCGAN_LAB_TORCH")
     session.install(*([torch] if torch else ["-r", "torch-cpu.txt"]))
-    session.install("-e", ".[dev]")
+    session.install("-e", ".[dev,export]")
 
 
 @nox.session

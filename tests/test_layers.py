@@ -1,9 +1,10 @@
 """Layers point down only: a package folder never imports one above it (STYLE.md).
 
 The rank of each folder of ``src/dcgan_lab``, highest first; a module may import its own
-folder and any folder of a lower rank. The top-level modules (``errors``, ``images``,
-``targets``, and ``errors`` below them) are the base every layer may use; they import no
-folder themselves.
+folder and any folder of a lower rank. The top-level modules ``images`` and ``targets``
+(and ``errors`` below them) are the base every layer may use; they import no folder
+themselves. ``api`` (the Python entry points) sits over the commands, and the package's
+``__init__`` over it, re-exporting it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).parents[1] / "src" / "dcgan_lab"
 RANKS = {
+    "__init__": 9,  # the package's face: re-exports the Python API (on first use)
+    "api": 8,  # the Python entry points, over the commands' code
     "cli": 7,  # the entry points
+    "export": 6,  # a trained generator as an ONNX / TorchScript file, and read back
     "training": 5,  # the LightningModule, its objective, EMA, scoring and grid callbacks
     "pictures": 4,  # figures of a model's samples: animations, walks, dcgan-eval's charts
     "metrics": 3,  # feature extractors and scores
@@ -21,7 +25,7 @@ RANKS = {
     "report": 2,  # the sweep report and its plots, from run folders
     "runs": 1,  # the run folder, checkpoints, resume, loggers
     "models": 0,  # plain networks and sampling
-    "images": -1, "targets": -1, "__init__": -1,  # the base
+    "images": -1, "targets": -1,  # the base
     "errors": -2,  # the base's base: the one-line error types
 }  # fmt: skip
 

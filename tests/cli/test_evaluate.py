@@ -134,8 +134,8 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 BAD_EVAL_INPUTS = [
-    ([], "give ckpt_path=<run dir or .ckpt> to score checkpoints, or samples="),
-    (["ckpt_path={tmp}", "samples={tmp}/good.npz"], "(not both)"),
+    ([], "give ckpt_path=<run dir or .ckpt> to score checkpoints, samples="),
+    (["ckpt_path={tmp}", "samples={tmp}/good.npz"], "(from dcgan-export): one of them"),
     (["samples={tmp}/good.npz"], "samples= needs the dataset to score against: add data=mnist5k"),
     (["samples={tmp}/missing.npz", "data=random"], "samples={tmp}/missing.npz not found"),
     (["samples={tmp}/broken.npz", "data=random"], "cannot read {tmp}/broken.npz as an .npz"),

@@ -121,6 +121,18 @@ def exit_on_user_error(
     return decorate
 
 
+def one_line(err: BaseException, prog: str) -> str:
+    """The one line a user reads for bad input (the CLI prints it after ``<prog>: error:``;
+    the Python API raises it): the project's own message, Hydra's missing option or bad
+    override named, or the first line of a library's error."""
+    found = user_error_in(err)
+    if isinstance(err, MissingConfigException):
+        return describe_missing_config(err)
+    if found is not None:
+        return str(found)
+    return describe_override_error(err, prog)  # bad override syntax or key
+
+
 def describe_missing_config(err: MissingConfigException) -> str:
     """'unknown width 'huge'; choose one of: base, narrow, wide' from Hydra's long message."""
     missing = err.missing_cfg_file or ""
@@ -209,14 +221,7 @@ def run_reporting_errors(app: Callable[[], object], prog: str, wants_traceback: 
     except (UserError, HydraException, OmegaConfBaseException) as err:
         if wants_traceback:
             raise
-        found = user_error_in(err)
-        if isinstance(err, MissingConfigException):
-            message = describe_missing_config(err)
-        elif found is not None:
-            message = str(found)
-        else:  # bad override syntax or key: Hydra's first line names it
-            message = describe_override_error(err, prog)
-        fail(prog, message)
+        fail(prog, one_line(err, prog))
     except OSError as err:  # an unwritable hydra.run.dir, a full disk (after Hydra's: see above)
         if wants_traceback:
             raise

@@ -22,6 +22,7 @@ from dcgan_lab.cli.common import (
 from dcgan_lab.data.datamodule import ImageDataModule, to_signed_unit
 from dcgan_lab.data.image_files import read_images
 from dcgan_lab.errors import UserError
+from dcgan_lab.export.generator_file import FORMATS, load_generator_file
 from dcgan_lab.metrics.build import default_extractor_steps
 from dcgan_lab.metrics.classification_accuracy import classification_accuracy_score
 from dcgan_lab.metrics.conditional import conditional_scores
@@ -56,6 +57,7 @@ COLUMNS = [
     "cas_real",
     "n_fake",
 ]  # fmt: skip; the JSON holds every score and the protocol
+GENERATOR_FILES = tuple(FORMATS.values())  # generator=FILE: an exported generator
 BY_CONSTRUCTION = ("memorisation_ratio", "copy_rate")  # the floor scores training images
 
 
@@ -214,6 +216,36 @@ def evaluate_samples(cfg: DictConfig, cache: dict[str, Scorer], out_dir: Path) -
     return row | pictures(quality, data, out_dir / slug(path), cfg.copies)
 
 
+def evaluate_generator_file(
+    cfg: DictConfig, cache: dict[str, Scorer], out_dir: Path
+) -> dict[str, Any]:
+    """Scores of an exported generator (``generator=FILE.onnx|.pt``, from dcgan-export)
+    against ``data=``'s held-out set, drawn as a checkpoint is (the same noise, an equal
+    share of each class)."""
+    if cfg.get("data") is None:
+        raise UserError(
+            f"generator={cfg.generator} needs the dataset to score against: add data=mnist5k "
+            "(or another)"
+        )
+    data: ImageDataModule = hydra.utils.instantiate(cfg.data)
+    path = Path(cfg.generator)
+    sample, metadata = load_generator_file(path)
+    data.loaded()
+    shape = [data.channels, data.image_size, data.image_size]
+    if list(metadata["image_shape"]) != shape:
+        raise UserError(
+            f"generator={path} draws {metadata['image_shape']} images but {data.name} has "
+            f"{shape}: score it against the data it was trained on"
+        )
+    quality, info, floor = scorer_for(data, cfg.metrics, cache)
+    scores = quality.score(sample, metadata["latent_dim"], torch.device("cpu"),
+                           metadata["num_classes"])  # fmt: skip
+    sampler = {"generator": f"file ({metadata['generator']})",
+               "bn_sampling": metadata["bn_sampling"], "truncation": None}  # fmt: skip
+    row = table_row(path, data, sampler, scores, (quality, info, floor), cfg.metrics)
+    return row | pictures(quality, data, out_dir / slug(path), cfg.copies)
+
+
 def pictures(
     quality: SampleQuality, data: ImageDataModule, stem: Path, copies: int
 ) -> dict[str, Any]:
@@ -250,7 +282,8 @@ def fmt(value: Any) -> str:
 
 @hydra.main(config_path=config_dir(), config_name="eval", version_base="1.3")
 @exit_on_user_error("dcgan-eval", discard_output=True)
-def hydra_main(cfg: DictConfig) -> None:
+def hydra_main(cfg: DictConfig) -> list[dict[str, Any]]:
+    """The scored rows (the Python API returns them)."""
     out = Path(cfg.out)
     require_writable("out", out, folder=False)  # before any work
     cache: dict[str, Scorer] = {}
@@ -268,12 +301,17 @@ def hydra_main(cfg: DictConfig) -> None:
             f"truncation={cfg.truncation} applies to checkpoints' noise; a samples file is "
             "already drawn: drop truncation, or truncate when sampling (dcgan-sample truncation=)"
         )
-    if (cfg.ckpt_path is None) == (cfg.get("samples") is None):
+    from_file = str(cfg.generator).endswith(GENERATOR_FILES)
+    sources = [cfg.ckpt_path is not None, cfg.get("samples") is not None, from_file]
+    if sum(sources) != 1:
         raise UserError(
-            "give ckpt_path=<run dir or .ckpt> to score checkpoints, or samples=<file.npz or "
-            "folder of PNGs> data=<dataset> to score images from any generator (not both)"
+            "give ckpt_path=<run dir or .ckpt> to score checkpoints, samples=<file.npz or "
+            "folder of PNGs> data=<dataset> to score images from any generator, or "
+            "generator=<file.onnx or .pt> data=<dataset> (from dcgan-export): one of them"
         )
-    if cfg.get("samples") is not None:
+    if from_file:
+        rows = [evaluate_generator_file(cfg, cache, out.parent)]
+    elif cfg.get("samples") is not None:
         rows = [evaluate_samples(cfg, cache, out.parent)]
     else:
         checkpoints = find_checkpoints(Path(cfg.ckpt_path), cfg.checkpoint)
@@ -282,6 +320,7 @@ def hydra_main(cfg: DictConfig) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rows, indent=2))
     print(f"wrote {out}")
+    return rows
 
 
 def main() -> None:

@@ -26,12 +26,10 @@ from dcgan_lab.models.checks import require_choice
 from dcgan_lab.models.sampling import NoiseStream, balanced_chunks
 from dcgan_lab.pictures.animation import write_animation
 from dcgan_lab.pictures.interpolation import save_interpolations
-from dcgan_lab.runs.checkpoints import find_checkpoints
+from dcgan_lab.runs.checkpoints import CHECKPOINT_CHOICES, find_checkpoints
 from dcgan_lab.runs.run_dir import RunDir
 from dcgan_lab.training.loading import load_module
 from dcgan_lab.training.module import DCGANModule
-
-CHECKPOINT_CHOICES = ("best", "last")
 
 
 def sampling_line(ckpt: Path, module: DCGANModule) -> str:
@@ -154,13 +152,13 @@ MODES = ("sample", "interpolate", "animate")
 
 @hydra.main(config_path=config_dir(), config_name="sample", version_base="1.3")
 @exit_on_user_error("dcgan-sample", discard_output=True)
-def hydra_main(cfg: DictConfig) -> None:
+def hydra_main(cfg: DictConfig) -> list[Path]:
+    """The written files (the Python API returns them)."""
     if cfg.mode != "animate":
         require_writable("out_dir", Path(cfg.out_dir), folder=True)  # before any work
     require_choice("mode", cfg.mode, MODES)
     if cfg.mode == "animate":
-        animate(cfg.run)
-        return
+        return animate(cfg.run)
     if cfg.ckpt_path is None:
         raise UserError("ckpt_path is required: add ckpt_path=... to the command")
     require_choice("checkpoint", cfg.checkpoint, CHECKPOINT_CHOICES)
@@ -178,12 +176,13 @@ def hydra_main(cfg: DictConfig) -> None:
             Path(cfg.out_dir), one_class,
         )  # fmt: skip
         print(f"wrote {' and '.join(str(p) for p in written)}")
-        return
+        return list(written)
     npz_path, png_path = write_samples(module, cfg.n, cfg.seed, Path(cfg.out_dir), cfg.get("label"))
     print(f"wrote {npz_path} and {png_path}")
+    return [npz_path, png_path]
 
 
-def animate(run: str | None) -> None:
+def animate(run: str | None) -> list[Path]:
     """``mode=animate run=DIR``: the run's epoch grids -> ``DIR/samples/progress.gif`` (.mp4)."""
     if run is None:
         raise UserError("mode=animate needs the run: add run=outputs/runs/<date>/<time>")
@@ -192,6 +191,7 @@ def animate(run: str | None) -> None:
         raise UserError(f"run={run} is not a folder: give a run directory")
     written = write_animation(run_dir.samples)
     print(f"wrote {' and '.join(str(p) for p in written)} ({len(run_dir.grids())} epochs)")
+    return list(written)
 
 
 def main() -> None:

@@ -197,7 +197,7 @@ def require_classes(conditional: bool, num_classes: int | None) -> int:
     """The class count a conditional network embeds; 0 when unconditional."""
     if not conditional:
         return 0
-    if not num_classes:
+    if num_classes is None:
         raise UserError(
             "model.conditional=true needs labelled data (data.num_classes is unset: "
             "an image folder needs one subfolder per class), or use model.conditional=clusters "

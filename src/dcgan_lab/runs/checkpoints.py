@@ -30,6 +30,8 @@ GROUPED_KEYS = {
 # generator, generator_ema); present, if empty, in every checkpoint written since
 # ``bn_sampling=standing`` became the default.
 STANDING_KEY = "standing_statistics"
+# Which checkpoint of a run folder a tool reads (``checkpoint=``): best.ckpt or last.ckpt.
+CHECKPOINT_CHOICES = ("best", "last")
 # State a checkpoint may lack (written before the feature existed, or with it off).
 OPTIONAL_PREFIXES = ("fid_best", "use_ema", "generator_ema.", "lecam.", "ada.")
 

@@ -95,10 +95,23 @@ class AdaptiveAugment(nn.Module):
         self.register_buffer("p", torch.tensor(settings.p))
         for name in ("images", "signs", "count", "steps", "signal"):
             self.register_buffer(name, torch.zeros(()))
+        # Host copies of p and the step count (None: read the buffers first, as after a
+        # checkpoint loads): the D step decides on the host when p moves, reading p back
+        # once per adjustment, and at p = 0 skips the ops entirely.
+        self.p_host: float | None = None
+        self.steps_host: int | None = None
+
+    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self.p_host = self.steps_host = None
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """images (B, C, H, W) -> the same with each op applied to each image with
         probability p; differentiable, so G's gradients pass through."""
+        if self.p_host is None:
+            self.p_host = float(self.p)
+        if self.p_host == 0.0:  # nothing to draw (StyleGAN2-ADA starts here)
+            return images
         for op in self.ops:
             chosen = torch.rand(images.shape[0], 1, 1, 1, device=images.device) < self.p
             images = torch.where(chosen, op(images), images)
@@ -107,18 +120,19 @@ class AdaptiveAugment(nn.Module):
     @torch.no_grad()
     def observe(self, real_logits: torch.Tensor) -> None:
         """Gathers D's logits on a real batch (B,) and, every ``interval`` D steps, moves p
-        by sign(r_t - target) * (images gathered) / ramp_images. On the device: no host read."""
+        by sign(r_t - target) * (images gathered) / ramp_images."""
         n = real_logits.numel()
         self.signs += real_logits.detach().sign().sum().float()
         self.count += n
         self.images += n
         self.steps += 1
-        if self.settings.target is None:
+        self.steps_host = int(self.steps) if self.steps_host is None else self.steps_host + 1
+        if self.settings.target is None or self.steps_host % self.settings.interval:
             return
-        due = self.steps.remainder(self.settings.interval) == 0
         signal = self.signs / self.count.clamp(min=1)
         step = torch.sign(signal - self.settings.target) * self.count / self.settings.ramp_images
-        self.p.copy_(torch.where(due, (self.p + step).clamp(0.0, 1.0), self.p))
-        self.signal.copy_(torch.where(due, signal, self.signal))
-        self.signs.copy_(torch.where(due, torch.zeros_like(self.signs), self.signs))
-        self.count.copy_(torch.where(due, torch.zeros_like(self.count), self.count))
+        self.p.copy_((self.p + step).clamp(0.0, 1.0))
+        self.signal.copy_(signal)
+        self.signs.zero_()
+        self.count.zero_()
+        self.p_host = float(self.p)  # one read per adjustment

@@ -1,0 +1,1 @@
+"""A trained generator as a self-contained file (ONNX or TorchScript), and read back."""
