@@ -16,14 +16,15 @@ def install_project(session: nox.Session) -> None:
     requirement instead, e.g. a CUDA build), then the project."""
     torch = os.environ.get("DCGAN_LAB_TORCH")
     session.install(*([torch] if torch else ["-r", "torch-cpu.txt"]))
-    session.install("-e", ".[dev,export]")
+    session.install("-e", ".[dev,export,tensorboard,mlflow,ray,demo]")
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """Unit and end-to-end tests that run on a 2-core CPU, offline."""
     install_project(session)
-    session.run("pytest", "-m", "not slow and not gpu", *session.posargs)
+    # Two workers: the 2-core machines this runs on (pytest-xdist).
+    session.run("pytest", "-n", "2", "-m", "not slow and not gpu", *session.posargs)
 
 
 @nox.session

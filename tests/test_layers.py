@@ -18,6 +18,7 @@ RANKS = {
     "api": 8,  # the Python entry points, over the commands' code
     "cli": 7,  # the entry points
     "export": 6,  # a trained generator as an ONNX / TorchScript file, and read back
+    "demo": 6,  # the Gradio page over a checkpoint
     "training": 5,  # the LightningModule, its objective, EMA, scoring and grid callbacks
     "pictures": 4,  # figures of a model's samples: animations, walks, dcgan-eval's charts
     "metrics": 3,  # feature extractors and scores

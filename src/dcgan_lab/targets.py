@@ -19,6 +19,7 @@ from dcgan_lab.errors import UserError
 FACTORIES = (
     "dcgan_lab.metrics.build.build_sample_quality",
     "dcgan_lab.runs.wandb_logger.build_wandb_logger",
+    "dcgan_lab.runs.mlflow_logger.build_mlflow_logger",
 )
 # Outside classes the configs build: Lightning's trainer and checkpoint callback.
 OUTSIDE_CLASSES = ("pytorch_lightning.Trainer", "pytorch_lightning.callbacks.ModelCheckpoint")

@@ -416,6 +416,14 @@ BAD_TRAIN_INPUTS = [
     (["logger=wandb", "logger.wandb.project='a/b'"], "logger.wandb.project='a/b': a W&B project"),
     (["logger=wandb", "logger.wandb.project=''"], "logger.wandb.project='': a W&B project name"),
     (["logger=wandb", "logger.wandb.entity='me:you'"], "contains ':'"),
+    # TensorBoard and MLflow (docs/loggers.md)
+    (["logger=[csv,nope]"], "unknown logger 'nope'; choose one of: csv, default, mlflow"),
+    (["logger=mlflow", "logger.mlflow.experiment_name=''"], "name the MLflow experiment"),
+    (["logger=mlflow", "logger.mlflow.experiment_name=5"], "experiment_name=5: name the MLflow"),
+    (["logger=mlflow", "logger.mlflow.store=null"], "logger.mlflow: set store (a SQLite file)"),
+    (["logger=mlflow", "logger.mlflow.store=/proc/x.db"], "cannot write the MLflow database"),
+    (["logger=mlflow", "logger.mlflow.tracking_uri='http://127.0.0.1:9'"], "no MLflow server"),
+    (["logger=mlflow", "logger.mlflow.tracking_uri='ftp://host/x'"], "MLflow cannot use it"),
     # checkpoints
     (["ckpt_path={tmp}/nope.ckpt"], "checkpoint {tmp}/nope.ckpt not found"),
     (["ckpt_path={tmp}/corrupt.ckpt"], "cannot load checkpoint {tmp}/corrupt.ckpt"),

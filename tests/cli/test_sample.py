@@ -7,12 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import pytorch_lightning as pl
 import torch
 from PIL import Image
 
 from dcgan_lab.cli import sample
-from dcgan_lab.data.datamodule import to_signed_unit
 from dcgan_lab.images import save_grid
 from tests.cli.test_errors import save_checkpoint
 from tests.conftest import keras_module
@@ -96,35 +94,6 @@ def run_ok(args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """dcgan-sample in this process; it returns (no SystemExit) when it succeeds."""
     monkeypatch.setattr(sys, "argv", ["dcgan-sample", *args])
     sample.main()
-
-
-@pytest.fixture(scope="module")
-def conditional_digits(mnist5k, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A conditional checkpoint whose generator draws recognisable digits of each class.
-
-    G is trained by L1 regression onto real digits of the requested class (300 steps, about
-    10 s) instead of adversarially (minutes, and no promise of every class). Like GAN
-    training, its BatchNorms learn on batches of mixed labels: the condition under which
-    sampling one class at a time on batch statistics draws the wrong digits.
-    """
-    data = mnist5k[0]
-    splits = data.loaded()
-    images, labels = to_signed_unit(splits.train_images), splits.train_labels
-    module = keras_module(width=16, latent_dim=16, num_classes=10)
-    torch.manual_seed(0)
-    optimizer = torch.optim.Adam(module.generator.parameters(), 2e-3)
-    module.generator.train()
-    for _ in range(300):
-        pick = torch.randint(len(images), (64,))
-        fake = module.generator(torch.randn(64, 16), labels[pick])  # (64, 1, 28, 28)
-        loss = (fake - images[pick]).abs().mean()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    path = tmp_path_factory.mktemp("conditional") / "digits.ckpt"
-    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
-                "pytorch-lightning_version": pl.__version__}, path)  # fmt: skip
-    return path
 
 
 def classified_share(classifier, out: Path, n: int) -> tuple[float, list[float]]:

@@ -137,8 +137,10 @@ def describe_missing_config(err: MissingConfigException) -> str:
     """'unknown width 'huge'; choose one of: base, narrow, wide' from Hydra's long message."""
     missing = err.missing_cfg_file or ""
     group, _, option = missing.rpartition("/")
-    if group and err.options:
-        return f"unknown {group} '{option}'; choose one of: {', '.join(sorted(err.options))}"
+    # Hydra names no options for a choice inside a list (logger=[csv,nope]): read the group.
+    options = err.options or [p.stem for p in (Path(config_dir()) / group).glob("*.yaml")]
+    if group and options:
+        return f"unknown {group} '{option}'; choose one of: {', '.join(sorted(options))}"
     return first_line(err)
 
 
@@ -168,6 +170,7 @@ NOTHING_KEPT = {
     "dcgan-eval": "interrupted: no scores were written",
     "dcgan-features": "interrupted: the feature extractor was not saved",
     "dcgan-report": "interrupted: no report was written",
+    "dcgan-demo": "stopped: the page is no longer served",
 }
 
 

@@ -147,8 +147,9 @@ def interrupted_message(trainer: pl.Trainer, callbacks: list[Any]) -> str:
 
 
 def build_quality(metrics_cfg: DictConfig | None, datamodule: Any) -> SampleQuality | None:
-    """FID/KID/IS scorer for the run (extractor trained on first use), or None if disabled."""
-    if not metrics_cfg:
+    """FID/KID/IS scorer for the run (extractor trained on first use), or None if disabled
+    (``metrics=none``, also when a preset such as debug=fast set a key of the node)."""
+    if not metrics_cfg or "_target_" not in metrics_cfg:
         return None
     quality, info = hydra.utils.instantiate(metrics_cfg)(datamodule)
     if info is not None:

@@ -19,7 +19,12 @@ from dcgan_lab.models.sampling import Sampler
 
 def slerp(start: torch.Tensor, end: torch.Tensor, steps: int) -> torch.Tensor:
     """(P, Z) start and end points -> (P, steps, Z) along the great circle, both ends included."""
-    t = torch.linspace(0, 1, steps, dtype=start.dtype)[None, :, None]  # (1, S, 1)
+    return slerp_at(start, end, torch.linspace(0, 1, steps, dtype=start.dtype))
+
+
+def slerp_at(start: torch.Tensor, end: torch.Tensor, fractions: torch.Tensor) -> torch.Tensor:
+    """(P, Z) start and end points -> (P, S, Z) at the (S,) fractions of the great circle."""
+    t = fractions.to(start.dtype)[None, :, None]  # (1, S, 1)
     cosine = torch.nn.functional.cosine_similarity(start, end, dim=1).clamp(-1, 1)  # (P,)
     omega = cosine.acos()[:, None, None]  # (P, 1, 1)
     sin_omega = omega.sin()

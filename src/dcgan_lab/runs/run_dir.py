@@ -7,6 +7,8 @@
     <run>/samples/epoch_NNN.png    the fixed-noise grid
     <run>/csv/metrics.csv          every logged value
     <run>/wandb/                   the W&B run (offline-run-* when offline)
+    <run>/tensorboard/             TensorBoard's event files (logger=tensorboard)
+    <run>/mlflow.json              the MLflow run this folder logs to (a resume continues it)
     <run>/train.log                the run's log lines
 
 The YAML side names the same folders through ``paths.*`` (conf/paths/default.yaml).
@@ -77,6 +79,14 @@ class RunDir:
     @property
     def wandb(self) -> Path:
         return self.root / "wandb"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.root / "tensorboard"
+
+    @property
+    def mlflow_record(self) -> Path:
+        return self.root / "mlflow.json"
 
     @property
     def log(self) -> Path:

@@ -11,10 +11,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from pytorch_lightning.loggers import WandbLogger
 
 from dcgan_lab.errors import UserError
+from dcgan_lab.runs.identity import hydra_identity
 from dcgan_lab.runs.run_dir import RunDir
 from dcgan_lab.runs.run_log import say
 
@@ -102,21 +102,6 @@ def choose_wandb_mode(
     return "online", "logged in and server reachable"
 
 
-def hydra_identity() -> tuple[str | None, str | None]:
-    """(run name, group) from Hydra: the job's overrides, and the sweep it belongs to.
-
-    A multirun's jobs share the group ``sweep-<date>_<time>`` of their sweep directory.
-    """
-    if not HydraConfig.initialized():
-        return None, None
-    hydra_cfg = HydraConfig.get()
-    name = hydra_cfg.job.override_dirname or None
-    group = None
-    if hydra_cfg.mode == RunMode.MULTIRUN:
-        group = "sweep-" + "_".join(Path(hydra_cfg.sweep.dir).parts[-2:])
-    return name, group
-
-
 def build_wandb_logger(
     offline: bool | None = None,
     name: str | None = None,
@@ -186,6 +171,12 @@ class ProjectWandbLogger(WandbLogger):
             run.define_metric("val/fid_best", summary="min")
         overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
         super().log_hyperparams({"overrides": overrides})
+
+    def log_sample_grid(self, path: Path, step: int) -> None:
+        self.log_image(key="samples", images=[str(path)], step=step)
+
+    def log_animation(self, path: Path, step: int) -> None:
+        self.log_video(key="progress", videos=[str(path)], step=step, format=["gif"])
 
     def finalize(self, status: str) -> None:
         super().finalize(status)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytorch_lightning as pl
-from pytorch_lightning.loggers import WandbLogger
 
 from dcgan_lab.errors import UserError
 from dcgan_lab.images import save_grid, to_uint8
 from dcgan_lab.pictures.animation import write_animation
+from dcgan_lab.runs.logger_media import hand_animation, hand_sample_grid
 from dcgan_lab.runs.run_dir import GRID_PATTERN, grid_name
 from dcgan_lab.runs.run_log import say
 from dcgan_lab.training.progress import batches_done
@@ -42,9 +42,7 @@ class SampleGrid(pl.Callback):
         # The step Lightning logged this epoch's scores at: its last batch (Lightning counts
         # batches for logging, not optimizer steps, of which there are two or three a batch).
         step = max(batches_done(trainer) - 1, 0)
-        for logger in trainer.loggers:
-            if isinstance(logger, WandbLogger):
-                logger.log_image(key="samples", images=[str(path)], step=step)
+        hand_sample_grid(trainer.loggers, path, step)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if (
@@ -56,7 +54,4 @@ class SampleGrid(pl.Callback):
         written = write_animation(self.dirpath)  # resumed runs: every epoch's grid, again
         say(f"training animation: {', '.join(str(p) for p in written)}")
         step = max(batches_done(trainer) - 1, 0)
-        for logger in trainer.loggers:
-            if isinstance(logger, WandbLogger):
-                logger.log_video(key="progress", videos=[str(written[0])], step=step,
-                                 format=["gif"])  # fmt: skip
+        hand_animation(trainer.loggers, written[0], step)

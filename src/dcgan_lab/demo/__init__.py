@@ -1,0 +1,1 @@
+"""The demo page (``dcgan-demo``): a Gradio app over a checkpoint's generator."""
