@@ -23,8 +23,11 @@ def install_project(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Unit and end-to-end tests that run on a 2-core CPU, offline."""
     install_project(session)
-    # Two workers: the 2-core machines this runs on (pytest-xdist).
-    session.run("pytest", "-n", "2", "-m", "not slow and not gpu", *session.posargs)
+    # Two workers for the 2-core machines this runs on (pytest-xdist), one torch thread each
+    # (tests/conftest.py); a test module stays on one worker, so its fixtures are built once.
+    session.run(
+        "pytest", "-n", "2", "--dist", "loadscope", "-m", "not slow and not gpu", *session.posargs
+    )
 
 
 @nox.session

@@ -27,6 +27,12 @@ from dcgan_lab.models import KerasDiscriminator, KerasGenerator
 from dcgan_lab.training.module import DCGANModule
 
 CONF = Path(config_dir())
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Two workers on two cores: one torch thread each (and in the commands they start), or
+    # each would use both cores and the two would fight over them.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
 EXTRACTOR_STEPS = 200  # ~97% held-out accuracy on mnist5k in about 15 s on 2 cores
 
 

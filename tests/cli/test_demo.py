@@ -18,10 +18,12 @@ import pytest
 import torch
 from PIL import Image
 
+from dcgan_lab.cli import demo
 from dcgan_lab.demo.app import SCALE, DemoPage
 from dcgan_lab.errors import UserError
 from dcgan_lab.training.loading import load_module
-from tests.conftest import keras_module, offline_env, run_cli
+from tests.cli.test_errors import run_main, the_one_error_line
+from tests.conftest import keras_module, offline_env
 
 TILE, PAD = 28, 2  # the grid's 28-pixel digits, 2 pixels apart (images.make_grid)
 
@@ -102,12 +104,12 @@ def test_a_class_on_an_unconditional_model_is_refused(tmp_path: Path) -> None:
     ],
 )
 def test_bad_demo_arguments_give_one_line_and_exit_2(
-    tmp_path: Path, args: list[str], message: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, args: list[str], message: str
 ) -> None:
-    result = run_cli(["dcgan-demo", *args], cwd=tmp_path)
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("dcgan-demo: error:") and message in lines[0]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "0")
+    code = run_main(demo, args, monkeypatch)
+    the_one_error_line(code, capsys, "dcgan-demo", message)
 
 
 def free_port() -> int:

@@ -51,6 +51,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]
     return cwd, run_dirs(cwd), outputs[0]
 
 
+@pytest.mark.slow  # a minute or more on 2 cores: nox -s slow
 def test_concurrent_runs_get_their_own_dirs(two_runs) -> None:
     _, dirs, _ = two_runs
     assert len(dirs) == 2 and dirs[0] != dirs[1]

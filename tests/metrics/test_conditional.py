@@ -54,6 +54,7 @@ def test_real_digits_of_the_asked_class_score_high_and_wrong_classes_low(mnist5k
     assert right["intra_fid"] < 0.5 * wrong["intra_fid"]
 
 
+@pytest.mark.slow  # a minute or more on 2 cores: nox -s slow
 def test_cas_is_high_for_images_of_the_asked_class_and_near_zero_for_wrong_ones(mnist5k) -> None:
     # GAN-train: a classifier learns the classes from the 'generated' images alone. Digits of
     # the asked class teach it (nearly as well as as many real digits); digits of the next

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from dcgan_lab.data.datamodule import to_signed_unit
@@ -21,6 +22,7 @@ def unlabelled(splits: ImageSplits, n_train: int = 1500, n_val: int = 300) -> Im
     )  # fmt: skip
 
 
+@pytest.mark.slow  # a minute or more on 2 cores: nox -s slow
 def test_unlabelled_data_get_an_autoencoder_that_separates_real_from_noise(
     mnist5k, tmp_path: Path
 ) -> None:

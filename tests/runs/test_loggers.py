@@ -112,6 +112,7 @@ def test_mlflow_continues_one_run_with_the_csv_values_artifacts_and_params(resum
     assert {"epoch_000.png", "epoch_001.png", "progress.gif"} <= samples
 
 
+@pytest.mark.slow  # two jobs in a subprocess, about 40 s: nox -s slow
 def test_a_multirun_is_one_mlflow_parent_with_a_child_per_job(tmp_path: Path) -> None:
     """The command a user types, with the default store (outputs/mlflow.db where it runs)."""
     result = run_cli(

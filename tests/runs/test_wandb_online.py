@@ -16,6 +16,10 @@ import pytest
 from tests.conftest import offline_env
 from tests.wandb_stub import StubRecord, wandb_stub_server
 
+# A stub W&B server and three runs against it: about 40 s (nox -s slow); the offline mode
+# choice and its settings are tested in test_wandb_logger.py.
+pytestmark = pytest.mark.slow
+
 FAST = ["trainer=fast", "data=random", "logger.wandb.project=p1"]
 SCORED = ["metrics.extractor_steps=30", "metrics.n_fake=64"]
 API_KEY = "k" * 40  # W&B checks the length only

@@ -151,6 +151,7 @@ def upright_share(images: torch.Tensor) -> float:
     return float((left & whole).float().mean())
 
 
+@pytest.mark.slow  # a minute or more on 2 cores: nox -s slow
 def test_no_augmentation_leaks_into_samples_at_p_0_8() -> None:
     # D sees 80% of every batch mirrored and 80% cut out, real and fake alike; G must still
     # draw upright, whole bars. The control: data that carry the ops (80% mirrored and cut)

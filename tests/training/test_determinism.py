@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
@@ -30,6 +31,7 @@ def first_losses(cfg) -> list[tuple[float, float]]:
     return recorder.losses
 
 
+@pytest.mark.slow  # a minute or more on 2 cores: nox -s slow
 def test_same_seed_same_losses_for_the_first_50_steps(compose_train) -> None:
     cfg = compose_train(
         "data=random", "metrics=none", "model.generator.width=16", "model.discriminator.width=16"

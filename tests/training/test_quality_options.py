@@ -364,6 +364,7 @@ def test_seed_summary_gives_mean_spread_and_flags_collapsed_seeds() -> None:
     assert plain.worst_over_best == pytest.approx(2.0)
 
 
+@pytest.mark.slow  # a minute or more on 2 cores: nox -s slow
 def test_a_run_scores_raw_and_ema_generators_and_reports_the_better(
     compose_train, tmp_path: Path
 ) -> None:
