@@ -171,7 +171,7 @@ def shown_grid(driver, previous: str | None = None, timeout: float = 30) -> tupl
         src = found[0].get_attribute("src") if found else None
         return src if src and src != previous else False
 
-    src = WebDriverWait(driver, timeout).until(src_changed)
+    src = str(WebDriverWait(driver, timeout).until(src_changed))
     if src.startswith("data:"):
         data = base64.b64decode(src.split(",", 1)[1])
     else:
@@ -218,6 +218,6 @@ def test_the_page_in_chromium_draws_sevens_walks_saves_and_shows_errors(
         toasts = d.find_elements(By.CSS_SELECTOR, ".toast-message-text")
         return next((e.text for e in toasts if "seed=-1" in e.text), False)
 
-    message = WebDriverWait(browser, 30).until(error_shown)
+    message = str(WebDriverWait(browser, 30).until(error_shown))
     assert "choose a whole number" in message
     assert "Traceback" not in browser.page_source

@@ -96,6 +96,7 @@ def test_mlflow_continues_one_run_with_the_csv_values_artifacts_and_params(resum
     client = MlflowClient(f"sqlite:///{store}")
     assert json.loads((run / "mlflow.json").read_text())["run_id"] == first_id
     experiment = client.get_experiment_by_name("dcgan-lab")
+    assert experiment is not None
     assert [r.info.run_id for r in client.search_runs([experiment.experiment_id])] == [first_id]
     found = client.get_run(first_id)
     assert found.info.status == "FINISHED"
@@ -122,6 +123,7 @@ def test_a_multirun_is_one_mlflow_parent_with_a_child_per_job(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr[-2000:]
     client = MlflowClient(f"sqlite:///{tmp_path / 'outputs' / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("dcgan-lab")
+    assert experiment is not None
     runs = client.search_runs([experiment.experiment_id])
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
