@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -81,6 +82,13 @@ def offline_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
     env.update(HOME=str(home), NETRC=str(home / ".netrc"), HYDRA_FULL_ERROR="0")
     return env
+
+
+def free_port() -> int:
+    """A TCP port on the loopback address that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def run_cli(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import io
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from dcgan_lab.demo.app import SCALE, DemoPage
 from dcgan_lab.errors import UserError
 from dcgan_lab.training.loading import load_module
 from tests.cli.test_errors import run_main, the_one_error_line
-from tests.conftest import keras_module, offline_env
+from tests.conftest import free_port, keras_module, offline_env
 
 TILE, PAD = 28, 2  # the grid's 28-pixel digits, 2 pixels apart (images.make_grid)
 
@@ -110,12 +109,6 @@ def test_bad_demo_arguments_give_one_line_and_exit_2(
     monkeypatch.setenv("HYDRA_FULL_ERROR", "0")
     code = run_main(demo, args, monkeypatch)
     the_one_error_line(code, capsys, "dcgan-demo", message)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

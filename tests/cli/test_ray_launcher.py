@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,15 +11,9 @@ from pathlib import Path
 import pytest
 
 from dcgan_lab.report.collect import read_sweep
-from tests.conftest import offline_env, run_cli
+from tests.conftest import free_port, offline_env, run_cli
 
 TINY = ["data=random", "trainer=fast", "metrics=none", "logger=csv", "threads=1"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def ray(*args: str, env: dict[str, str]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import socket
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -16,6 +15,7 @@ from pytorch_lightning.loggers import MLFlowLogger
 from dcgan_lab.errors import UserError
 from dcgan_lab.runs.atomic import atomic_write_text
 from dcgan_lab.runs.identity import hydra_identity, launch_dir, sweep_dir
+from dcgan_lab.runs.network import url_answers
 from dcgan_lab.runs.run_dir import RunDir, read_json_object
 from dcgan_lab.runs.run_log import say
 
@@ -44,18 +44,12 @@ def tracking_uri_for(store: str | None, tracking_uri: str | None) -> str:
 
 def require_reachable(uri: str, timeout_s: float = 2.0) -> None:
     """A server URI must answer a TCP connect now: MLflow's client would retry for minutes."""
-    url = urlparse(uri)
-    if url.scheme not in ("http", "https"):
+    if urlparse(uri).scheme not in ("http", "https") or url_answers(uri, timeout_s):
         return
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        with socket.create_connection((url.hostname or "", port), timeout=timeout_s):
-            return
-    except OSError:
-        raise UserError(
-            f"logger.mlflow.tracking_uri={uri!r}: no MLflow server answers there; start it "
-            "(mlflow server) or leave tracking_uri=null for the local SQLite store"
-        ) from None
+    raise UserError(
+        f"logger.mlflow.tracking_uri={uri!r}: no MLflow server answers there; start it "
+        "(mlflow server) or leave tracking_uri=null for the local SQLite store"
+    )
 
 
 def build_mlflow_logger(

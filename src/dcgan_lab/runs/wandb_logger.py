@@ -5,7 +5,6 @@ from __future__ import annotations
 import configparser
 import netrc
 import os
-import socket
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -15,6 +14,7 @@ from pytorch_lightning.loggers import WandbLogger
 
 from dcgan_lab.errors import UserError
 from dcgan_lab.runs.identity import hydra_identity
+from dcgan_lab.runs.network import url_answers
 from dcgan_lab.runs.run_dir import RunDir
 from dcgan_lab.runs.run_log import say
 
@@ -65,13 +65,7 @@ def has_api_key(env: dict[str, str], cwd: Path | None = None) -> bool:
 
 def server_reachable(env: dict[str, str], timeout_s: float = 2.0, cwd: Path | None = None) -> bool:
     """A TCP connect to the W&B server within ``timeout_s``; False on any failure."""
-    url = urlparse(base_url(env, cwd or Path.cwd()))
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        with socket.create_connection((url.hostname or "", port), timeout=timeout_s):
-            return True
-    except OSError:
-        return False
+    return url_answers(base_url(env, cwd or Path.cwd()), timeout_s)
 
 
 MODES = {"online": "online", "run": "online", "offline": "offline", "dryrun": "offline",

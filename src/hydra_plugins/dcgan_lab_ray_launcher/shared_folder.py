@@ -9,7 +9,6 @@ folder as the launching process sees it (a path the cluster must share), then th
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
 from dcgan_lab.errors import UserError
+from dcgan_lab.runs.network import answers
 from dcgan_lab.runs.resume import quoted
 
 
@@ -66,11 +66,9 @@ def require_cluster(address: object, timeout_s: float = 2.0) -> None:
     if not isinstance(address, str) or address in ("auto", "local") or ":" not in address:
         return
     host, _, port = address.rpartition(":")
-    try:
-        with socket.create_connection((host, int(port)), timeout=timeout_s):
-            return
-    except (OSError, ValueError):
-        raise UserError(
-            f"hydra.launcher.ray.init.address={address}: no Ray cluster answers there; start "
-            f"its head first (ray start --head --port={port})"
-        ) from None
+    if port.isdigit() and answers(host, int(port), timeout_s):
+        return
+    raise UserError(
+        f"hydra.launcher.ray.init.address={address}: no Ray cluster answers there; start "
+        f"its head first (ray start --head --port={port})"
+    )
