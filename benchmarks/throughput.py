@@ -44,10 +44,12 @@ class Result:
 
 def config(device: str, *overrides: str) -> DictConfig:
     trainer = "trainer=gpu" if device == "cuda" else "trainer=cpu"
-    # The tables' fixed baseline, whatever the defaults: batch 64, latent 100, NCHW, upsample
-    # then conv, no R1 and no EMA (the reference loop's layout, layers and work; R1's double
-    # backward would also stop torch.compile); each speed switch is one override.
+    # The tables' fixed baseline, whatever the defaults: unconditional, batch 64, latent 100,
+    # NCHW, upsample then conv, no R1 and no EMA (the reference loop's layout, layers and
+    # work; R1's double backward would also stop torch.compile); each speed switch is one
+    # override.
     baseline = [
+        "model.conditional=false",
         "data.batch_size=64",
         "latent=base",
         "model.loss.r1_weight=0",

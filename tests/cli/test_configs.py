@@ -9,8 +9,9 @@ import pytest
 import pytorch_lightning as pl
 import torch
 from omegaconf import OmegaConf
+from PIL import Image
 
-from dcgan_lab.cli.train import instantiate_each
+from dcgan_lab.cli.train import follow_data, instantiate_each
 from dcgan_lab.data import ImageDataModule
 from dcgan_lab.training.losses import GANLoss
 from dcgan_lab.training.module import DCGANModule
@@ -113,8 +114,15 @@ def test_option_composes_and_instantiates(compose_train, group: str, option: str
         (["model=dcgan", "dropout=none"], "model.discriminator.dropout", 0.0),
         (["model=dcgan", "latent=base"], "model.generator.latent_dim", 100),
         (["model.conditional=true"], "model.generator.conditional", True),
-        ([], "model.generator.latent_dim", 16),  # latent=compact: 16 unconditional ...
-        (["model.conditional=true"], "model.generator.latent_dim", 100),  # ... 100 conditional
+        ([], "model.conditional", True),  # the default on labelled data ...
+        (["data=fashion_mnist"], "model.conditional", True),
+        (["data=folder"], "model.conditional", False),  # ... until the folder shows classes
+        (["experiment=keras"], "model.conditional", False),  # the recipe: noise alone
+        (["experiment=paper_adam"], "model.conditional", False),
+        (["hparams_search=techniques"], "model.conditional", False),  # the study's model
+        (["hparams_search=techniques", "technique=clusters"], "model.conditional", "clusters"),
+        (["model.conditional=false"], "model.generator.latent_dim", 16),  # latent=compact: 16
+        ([], "model.generator.latent_dim", 100),  # unconditional, 100 conditional
         (["model.conditional=true", "latent=small"], "model.generator.latent_dim", 32),
         (["model.conditional=true"], "model.discriminator.conditional", True),
         ([], "model.generator.num_classes", 10),
@@ -199,16 +207,36 @@ def test_separate_widths_and_optimizers_per_network(compose_train) -> None:
     assert g_opt.defaults["lr"] == 4e-4 and g_opt.defaults["betas"] == (0.5, 0.999)
 
 
+@pytest.mark.parametrize(("layout", "classes"), [("subfolders", 2), ("loose", 0)])
+def test_the_default_is_conditional_when_the_data_has_labels(
+    compose_train, tmp_path: Path, layout: str, classes: int
+) -> None:
+    """model.conditional's default follows the data: an image folder's classes are known
+    once it is read (follow_data), and only then do the networks embed them."""
+    root = tmp_path / "pictures"
+    for i in range(10):
+        folder = root / f"class{i % 2}" if layout == "subfolders" else root
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.new("L", (12, 12), 20 * i).save(folder / f"{i}.png")
+    cfg = compose_train("data=folder", f"data.source.root={root}", "data.channels=1",
+                        "data.image_size=8", "data.batch_size=4",
+                        f"paths.cache_dir={tmp_path / 'cache'}")  # fmt: skip
+    datamodule = hydra.utils.instantiate(cfg.data)
+    datamodule.setup("fit")
+    follow_data(cfg, datamodule)
+    assert cfg.model.conditional is bool(classes)
+    model = hydra.utils.instantiate(cfg.model)
+    assert model.num_classes == classes and model.latent_dim == (100 if classes else 16)
+
+
 def test_defaults_are_reference_networks_with_compact_latent(compose_train, tmp_path: Path) -> None:
     cfg = compose_train()
     assert cfg.data.source._target_.endswith("Mnist5k")
     assert cfg.model.generator._target_.endswith("KerasGenerator")
     assert (cfg.model.generator.width, cfg.model.discriminator.width) == (64, 64)
     assert cfg.model.discriminator.dropout == 0.3
-    assert cfg.model.conditional is False
-    assert (
-        cfg.model.generator.latent_dim == 16
-    )  # latent=compact: the default's one change to the nets
+    assert cfg.model.conditional is True  # mnist5k has labels: G and D see them
+    assert cfg.model.generator.latent_dim == 100  # latent=compact, conditional
     assert cfg.data.batch_size == 8  # small batches: more updates per CPU second
     assert set(cfg.logger) == {"csv", "wandb"}
 

@@ -88,7 +88,7 @@ def test_tensorboard_hparams_tab_has_the_config_and_val_fid_best(resumed_run) ->
         content["_hparams_/session_start_info"]
     ).session_start_info
     assert start.hparams["seed"].number_value == 42
-    assert start.hparams["model/generator/latent_dim"].number_value == 16
+    assert start.hparams["model/generator/latent_dim"].number_value == 100  # resolved
 
 
 def test_mlflow_continues_one_run_with_the_csv_values_artifacts_and_params(resumed_run) -> None:
@@ -101,7 +101,7 @@ def test_mlflow_continues_one_run_with_the_csv_values_artifacts_and_params(resum
     found = client.get_run(first_id)
     assert found.info.status == "FINISHED"
     assert found.data.params["seed"] == "42"
-    assert found.data.params["model/generator/latent_dim"] == "16"
+    assert found.data.params["model/generator/latent_dim"] == "100"  # compact, conditional
     assert found.data.params["trainer/max_epochs"] == "1"  # MLflow keeps a param's first value
     for tag, points in csv_points(run).items():
         history = client.get_metric_history(first_id, tag)

@@ -93,6 +93,30 @@ def test_ckpt_path_last_picks_the_newest_run_and_reuses_its_overrides(tmp_path: 
     assert f"hydra.run.dir='{older}'" in args and "width=narrow" in args
 
 
+@pytest.mark.parametrize(
+    ("config", "overrides", "typed", "conditioning"),
+    [
+        # trained before the default followed the data's labels: unconditional stays so
+        ("model: {conditional: false}", [], [], "false"),
+        ("model: {latent_dim: 16}", [], [], "false"),  # a config from before the key existed
+        ("model: {conditional: true}", [], [], "true"),
+        ("model: {conditional: clusters}", ["technique=clusters"], [], "clusters"),
+        ("model: {conditional: true}", ["model.conditional=true"], [], "true"),  # its own
+        ("model: {conditional: false}", [], ["model.conditional=true"], "true"),  # typed wins
+    ],
+)
+def test_a_resume_keeps_the_conditioning_the_run_trained_with(
+    tmp_path: Path, config: str, overrides: list[str], typed: list[str], conditioning: str
+) -> None:
+    run = write_run(tmp_path, "10-00-00-000000", overrides)
+    (run / "config.yaml").write_text(config)
+    args = resume_arguments(["ckpt_path=last", *typed], tmp_path / "outputs" / "runs")
+    assert [a for a in args if a.startswith("model.conditional=")] == [
+        f"model.conditional={conditioning}"
+    ]
+    assert [a for a in args if a in overrides] == overrides  # the run's own still replayed
+
+
 def test_checkpoint_outside_a_run_dir_starts_a_new_run_from_it(tmp_path: Path) -> None:
     foreign = tmp_path / "model.ckpt"
     foreign.write_bytes(b"x")

@@ -31,7 +31,14 @@ def conditioning_classes(conditional: object, data_classes: object, clusters: ob
     return clusters if conditional == "clusters" else data_classes
 
 
+def labelled(num_classes: object) -> bool:
+    """``${dcgan.labelled:${data.num_classes}}``: true when the data has classes, the default
+    of model.conditional (an image folder's class count is known once it is read)."""
+    return bool(num_classes)
+
+
 OmegaConf.register_new_resolver("dcgan.if", choose, replace=True)
+OmegaConf.register_new_resolver("dcgan.labelled", labelled, replace=True)
 OmegaConf.register_new_resolver("dcgan.classes", conditioning_classes, replace=True)
 
 

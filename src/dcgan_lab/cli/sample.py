@@ -44,16 +44,15 @@ def sampling_line(ckpt: Path, module: DCGANModule) -> str:
 
 
 def requested_labels(module: DCGANModule, label: Any, n: int) -> torch.Tensor | None:
-    """Labels (n,) for ``label``: one class (an int), ``all`` (an equal share of every class,
-    in class order), or None for an unconditional model."""
+    """Labels (n,) for ``label``: one class (an int) or ``all`` (an equal share of every class,
+    in class order; also what no label draws from a conditional model), or None for an
+    unconditional model."""
     classes = module.num_classes
     if not classes:
         if label is not None:
             raise UserError(f"label={label}: this checkpoint's model is not conditional")
         return None
-    if label is None:
-        raise UserError(f"this model is conditional: add label=all or a class in 0..{classes - 1}")
-    if label == "all":
+    if label is None or label == "all":
         return torch.arange(n) * classes // n  # sorted, each class n/classes times (within 1)
     if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < classes:
         raise UserError(f"label={label!r}: choose all or a class in 0..{classes - 1}")
@@ -99,7 +98,7 @@ def write_samples(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise UserError(f"seed={seed!r} must be an integer >= 0 (e.g. seed=0)")
     labels = requested_labels(module, label, n)
-    rows = labels is not None and label == "all" and n >= module.num_classes
+    rows = labels is not None and label in (None, "all") and n >= module.num_classes
     per_class = min(n // module.num_classes, 16) if rows else None  # a row per class
     picks = GridPicks(per_class)
     noise_source = NoiseStream(seed, module.latent_dim)  # image i: the same noise at any n

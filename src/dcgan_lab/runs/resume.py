@@ -132,11 +132,38 @@ def resume_arguments(argv: list[str], runs_root: Path = RUNS_ROOT) -> list[str]:
         return flags + overrides
     print(f"resuming the run in {run.root} from {checkpoint.name}")
     original = replayable_overrides(run.overrides)
+    original = merge_overrides(settled_defaults(run, original), original)
     overrides = [o for o in overrides if override_key(o) != "hydra.run.dir"]
     # output_subdir=null: Hydra leaves .hydra/ alone; the job records the overrides once
     # training starts (jobs.record_resume_overrides), so a rejected resume changes nothing.
     hydra_args = [f"hydra.run.dir={quoted(run.root)}", "hydra.output_subdir=null"]
     return flags + merge_overrides(original, overrides) + hydra_args
+
+
+# Defaults that changed after runs were trained with the old value: a resume replays the
+# value the run's config.yaml records unless the run's overrides set the key themselves
+# (model.conditional: false before it followed the data's labels).
+SETTLED_ON_RESUME = {"model.conditional": False}
+
+
+def settled_defaults(run: RunDir, original: list[str]) -> list[str]:
+    """``key=value`` for each key of ``SETTLED_ON_RESUME`` the run did not override, as its
+    config.yaml resolved it (the old default where the file predates the key)."""
+    if not run.config.is_file():
+        return []
+    try:
+        config = OmegaConf.load(run.config)
+    except Exception as err:
+        raise UserError(
+            f"cannot read {run.config}: {first_line(err)}; restore the run's file"
+        ) from None
+    overridden = {override_key(o) for o in original}
+    settled = []
+    for key, old_default in SETTLED_ON_RESUME.items():
+        if key not in overridden:
+            value = OmegaConf.select(config, key, default=old_default)
+            settled.append(f"{key}={str(value).lower() if isinstance(value, bool) else value}")
+    return settled
 
 
 def replayable_overrides(path: Path) -> list[str]:
