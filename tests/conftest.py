@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import pytorch_lightning as pl
 import torch
+from filelock import FileLock
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
@@ -38,11 +39,18 @@ EXTRACTOR_STEPS = 200  # ~97% held-out accuracy on mnist5k in about 15 s on 2 co
 
 
 @pytest.fixture(scope="session")
-def mnist5k(tmp_path_factory: pytest.TempPathFactory):
-    """The mnist5k data and its extractor (the run's classifier), trained once a session."""
+def mnist5k(tmp_path_factory: pytest.TempPathFactory, worker_id: str):
+    """The mnist5k data and its extractor (the run's classifier), trained once a session:
+    under xdist the first worker trains it into the session's shared folder, the others wait
+    on the lock and read it from the cache."""
     data = ImageDataModule(Mnist5k(), name="mnist5k")
-    cache = tmp_path_factory.mktemp("cache")
-    classifier, info = load_or_train("mnist5k", data.loaded(), cache, EXTRACTOR_STEPS)
+    if worker_id == "master":  # no xdist
+        cache = tmp_path_factory.mktemp("cache")
+    else:
+        cache = tmp_path_factory.getbasetemp().parent / "mnist5k-cache"  # this session's
+        cache.mkdir(exist_ok=True)
+    with FileLock(cache.with_suffix(".lock")):
+        classifier, info = load_or_train("mnist5k", data.loaded(), cache, EXTRACTOR_STEPS)
     return data, classifier, info, cache
 
 

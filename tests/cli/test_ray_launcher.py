@@ -40,6 +40,7 @@ def cluster(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         ray("stop", "--force", env=env)
 
 
+@pytest.mark.slow  # a real cluster and four jobs: 90 s on 2 cores (nox -s slow)
 def test_a_sweep_on_a_ray_cluster_keeps_each_jobs_folder_status_and_failure_count(
     cluster, tmp_path: Path
 ) -> None:

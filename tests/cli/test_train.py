@@ -279,7 +279,8 @@ def test_the_same_checkpoint_and_seed_give_identical_scores(two_runs, tmp_path: 
     (scored,) = [d for d in dirs if OmegaConf.load(d / "config.yaml").metrics is not None]
     ckpt = scored / "checkpoints" / "last.ckpt"
     with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-        cfg = compose("eval", overrides=[f"ckpt_path={ckpt}", *FAST_METRICS, "copies=2",
+        # cas=0: the Classification Accuracy Score runs in test_python_api and metrics/ (slow)
+        cfg = compose("eval", overrides=[f"ckpt_path={ckpt}", *FAST_METRICS, "copies=2", "cas=0",
                                          f"paths.cache_dir={tmp_path / 'cache'}"])  # fmt: skip
     first, second = (evaluate.evaluate(ckpt, cfg, {}, tmp_path / f"out{i}", []) for i in (1, 2))
     for row in (first, second):  # the pictures' paths name their output folders
@@ -299,7 +300,8 @@ def test_eval_with_truncation_scores_truncated_noise_and_says_so(
     for name, extra in (("plain", []), ("truncated", ["truncation=0.5"])):
         out = tmp_path / f"{name}.json"
         monkeypatch.setattr("sys.argv", ["dcgan-eval", f"ckpt_path={scored}", *FAST_METRICS,
-                                         "copies=0", f"paths.cache_dir={tmp_path / 'cache'}",
+                                         "copies=0", "cas=0",
+                                         f"paths.cache_dir={tmp_path / 'cache'}",
                                          f"out={out}", *extra])  # fmt: skip
         evaluate.main()
         (rows[name],) = json.loads(out.read_text())
