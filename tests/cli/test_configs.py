@@ -121,8 +121,8 @@ def test_option_composes_and_instantiates(compose_train, group: str, option: str
         (["experiment=paper_adam"], "model.conditional", False),
         (["hparams_search=techniques"], "model.conditional", False),  # the study's model
         (["hparams_search=techniques", "technique=clusters"], "model.conditional", "clusters"),
-        (["model.conditional=false"], "model.generator.latent_dim", 16),  # latent=compact: 16
-        ([], "model.generator.latent_dim", 100),  # unconditional, 100 conditional
+        (["model.conditional=false"], "model.generator.latent_dim", 16),  # compact: 16 without
+        ([], "model.generator.latent_dim", 100),  # labels, 100 conditional
         (["model.conditional=true", "latent=small"], "model.generator.latent_dim", 32),
         (["model.conditional=true"], "model.discriminator.conditional", True),
         ([], "model.generator.num_classes", 10),

@@ -132,7 +132,7 @@ def resume_arguments(argv: list[str], runs_root: Path = RUNS_ROOT) -> list[str]:
         return flags + overrides
     print(f"resuming the run in {run.root} from {checkpoint.name}")
     original = replayable_overrides(run.overrides)
-    original = merge_overrides(settled_defaults(run, original), original)
+    original = [*settled_defaults(run, original), *original]  # keys the run did not set
     overrides = [o for o in overrides if override_key(o) != "hydra.run.dir"]
     # output_subdir=null: Hydra leaves .hydra/ alone; the job records the overrides once
     # training starts (jobs.record_resume_overrides), so a rejected resume changes nothing.
