@@ -121,6 +121,8 @@ def test_option_composes_and_instantiates(compose_train, group: str, option: str
         (["experiment=paper_adam"], "model.conditional", False),
         (["hparams_search=techniques"], "model.conditional", False),  # the study's model
         (["hparams_search=techniques", "technique=clusters"], "model.conditional", "clusters"),
+        ([], "model.mode_seeking.weight", 0.0),  # off unless asked for
+        (["technique=mode_seeking"], "model.mode_seeking.weight", 0.1),
         (["model.conditional=false"], "model.generator.latent_dim", 16),  # compact: 16 without
         ([], "model.generator.latent_dim", 100),  # labels, 100 conditional
         (["model.conditional=true", "latent=small"], "model.generator.latent_dim", 32),

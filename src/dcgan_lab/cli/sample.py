@@ -43,6 +43,11 @@ def sampling_line(ckpt: Path, module: DCGANModule) -> str:
     return line
 
 
+def every_class(label: Any) -> bool:
+    """``label=all``, or no label, which a conditional model draws as ``all``."""
+    return label is None or label == "all"
+
+
 def requested_labels(module: DCGANModule, label: Any, n: int) -> torch.Tensor | None:
     """Labels (n,) for ``label``: one class (an int) or ``all`` (an equal share of every class,
     in class order; also what no label draws from a conditional model), or None for an
@@ -52,7 +57,7 @@ def requested_labels(module: DCGANModule, label: Any, n: int) -> torch.Tensor | 
         if label is not None:
             raise UserError(f"label={label}: this checkpoint's model is not conditional")
         return None
-    if label is None or label == "all":
+    if every_class(label):
         return torch.arange(n) * classes // n  # sorted, each class n/classes times (within 1)
     if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < classes:
         raise UserError(f"label={label!r}: choose all or a class in 0..{classes - 1}")
@@ -98,7 +103,7 @@ def write_samples(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise UserError(f"seed={seed!r} must be an integer >= 0 (e.g. seed=0)")
     labels = requested_labels(module, label, n)
-    rows = labels is not None and label in (None, "all") and n >= module.num_classes
+    rows = labels is not None and every_class(label) and n >= module.num_classes
     per_class = min(n // module.num_classes, 16) if rows else None  # a row per class
     picks = GridPicks(per_class)
     noise_source = NoiseStream(seed, module.latent_dim)  # image i: the same noise at any n
@@ -167,7 +172,7 @@ def hydra_main(cfg: DictConfig) -> list[Path]:
     if cfg.mode == "interpolate":
         label = cfg.get("label")  # conditional: null or all walk row p in class p mod C
         one_class = None
-        if label not in (None, "all") or not module.num_classes:
+        if not every_class(label) or not module.num_classes:
             labels = requested_labels(module, label, 1)  # checks label against the model
             one_class = int(labels[0]) if labels is not None else None
         written = save_interpolations(

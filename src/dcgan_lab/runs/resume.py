@@ -9,9 +9,12 @@ newest run exactly as it was configured.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
 from omegaconf import OmegaConf
 
 from dcgan_lab.errors import UserError, first_line
@@ -19,6 +22,8 @@ from dcgan_lab.runs import lock
 from dcgan_lab.runs.renamed_keys import modernise
 from dcgan_lab.runs.run_dir import RunDir
 from dcgan_lab.targets import require_buildable
+
+T = TypeVar("T")
 
 RUNS_ROOT = Path("outputs/runs")  # hydra.run.dir's parent in conf/hydra/default.yaml
 
@@ -140,6 +145,14 @@ def resume_arguments(argv: list[str], runs_root: Path = RUNS_ROOT) -> list[str]:
     return flags + merge_overrides(original, overrides) + hydra_args
 
 
+def read_run_file(path: Path, read: Callable[[Path], T]) -> T:
+    """``read(path)`` for one of a run's own files, any failure as one line."""
+    try:
+        return read(path)
+    except Exception as err:
+        raise UserError(f"cannot read {path}: {first_line(err)}; restore the run's file") from None
+
+
 # Defaults that changed after runs were trained with the old value: a resume replays the
 # value the run's config.yaml records unless the run's overrides set the key themselves
 # (model.conditional: false before it followed the data's labels).
@@ -151,12 +164,7 @@ def settled_defaults(run: RunDir, original: list[str]) -> list[str]:
     config.yaml resolved it (the old default where the file predates the key)."""
     if not run.config.is_file():
         return []
-    try:
-        config = OmegaConf.load(run.config)
-    except Exception as err:
-        raise UserError(
-            f"cannot read {run.config}: {first_line(err)}; restore the run's file"
-        ) from None
+    config = read_run_file(run.config, OmegaConf.load)
     overridden = {override_key(o) for o in original}
     settled = []
     for key, old_default in SETTLED_ON_RESUME.items():
@@ -171,11 +179,12 @@ def replayable_overrides(path: Path) -> list[str]:
     something: a ``hydra.*`` setting (Hydra's own callbacks, search path) or a ``_target_``
     that is not this package's (``targets.require_buildable``). Old spellings of renamed
     keys are replayed in today's."""
-    try:
+
+    def parse(path: Path) -> tuple[list[str], list[Override]]:
         original, _ = modernise([str(o) for o in OmegaConf.load(path)])
-        parsed = OverridesParser.create().parse_overrides(original)
-    except Exception as err:
-        raise UserError(f"cannot read {path}: {first_line(err)}; restore the run's file") from None
+        return original, OverridesParser.create().parse_overrides(original)
+
+    original, parsed = read_run_file(path, parse)
     for override in parsed:
         key = override.key_or_group
         if key == "hydra" or key.startswith(("hydra.", "hydra/")):

@@ -42,6 +42,7 @@ from dcgan_lab.training.divergence import DivergenceWatch, replica_drift
 from dcgan_lab.training.ema import EMASettings, ema_settings
 from dcgan_lab.training.lecam import LeCamAnchors
 from dcgan_lab.training.losses import GANLoss, loss_spec
+from dcgan_lab.training.mode_seeking import Twins, mode_seeking_settings, with_twins
 from dcgan_lab.training.objective import AdversarialObjective, frozen
 from dcgan_lab.training.progress import logs_this_step, run_progress
 from dcgan_lab.training.self_conditioning import (
@@ -67,7 +68,8 @@ class DCGANModule(pl.LightningModule):
     together, G's fakes reused for its update) or ``keras`` (the Keras recipe's sequence,
     ``_keras_step``). Quality switches (docs/results.md, docs/techniques.md): ``augment``
     (DiffAugment policy), ``ada`` (adaptive augmentation), ``consistency`` (bCR, zCR),
-    ``topk`` (G's loss on the best fakes), ``ema`` (training/ema.py), ``bn_sampling``
+    ``topk`` (G's loss on the best fakes), ``mode_seeking`` (G rewarded for images as far
+    apart as their latents), ``ema`` (training/ema.py), ``bn_sampling``
     (BatchNorm statistics when sampling). ``speed`` (same maths, same checkpoints):
     ``compile`` and ``channels_last`` (NHWC).
     """
@@ -95,6 +97,7 @@ class DCGANModule(pl.LightningModule):
         consistency: Mapping[str, Any] | None = None,
         topk: Mapping[str, Any] | None = None,
         self_conditioning: Mapping[str, Any] | None = None,
+        mode_seeking: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -109,7 +112,8 @@ class DCGANModule(pl.LightningModule):
         self.ema: EMASettings = ema_settings(ema)
         self.speed = speed_settings(speed)
         self.consistency, self.topk = consistency_settings(consistency), topk_settings(topk)
-        require_step(step, self.loss, self.consistency)
+        self.mode_seeking = mode_seeking_settings(mode_seeking)
+        require_step(step, self.loss, self.consistency, self.mode_seeking)
         ada_node = ada_settings(ada)
         # How to rebuild the networks and the loss: checkpoints are self-contained.
         self.hparams.update(generator=generator.spec(), discriminator=discriminator.spec())
@@ -119,6 +123,7 @@ class DCGANModule(pl.LightningModule):
             ada=ada_node.as_dict(),
             consistency=self.consistency.as_dict(),
             topk=self.topk.as_dict(),
+            mode_seeking=self.mode_seeking.as_dict(),
             self_conditioning=clustering.as_dict(),
         )
         self.num_classes = require_conditioning(conditional, generator, discriminator)
@@ -147,6 +152,7 @@ class DCGANModule(pl.LightningModule):
             self.ada,
             self.consistency,
             self.topk,
+            self.mode_seeking,
         )
         # The generator's moving average (None: off); sampled and scored beside the raw G.
         self.generator_ema = self.ema.average_of(generator)
@@ -212,8 +218,12 @@ class DCGANModule(pl.LightningModule):
             stats = self._keras_step(opt_d, real, z, cond, batch_idx)
         else:
             near = None  # zCR's fakes from nearby latents (B, C, H, W)
+            twins: Twins | None = None  # mode seeking's fakes from other latents, same labels
             with torch.set_grad_enabled(train_g):
-                fake = self.generator(z, cond)  # (B, C, H, W); reused by the G step
+                if train_g and self.mode_seeking.weight:
+                    fake, twins = with_twins(self.generator, z, cond, self.draw_noise(len(z)))
+                else:
+                    fake = self.generator(z, cond)  # (B, C, H, W); reused by the G step
                 if self.consistency.zcr_weight:
                     sigma = self.consistency.zcr_sigma
                     near = self.generator(z + sigma * torch.randn_like(z), cond)
@@ -225,10 +235,11 @@ class DCGANModule(pl.LightningModule):
             if self.hparams["step"] == "keras":
                 # gan.train_on_batch(noise, true): G in training mode (batch statistics) on
                 # the noise D's fakes came from, through D with its dropout on.
-                fake, near = self.generator(z, cond), None
-            stats["train/g_loss"] = self._generator_step(opt_g, fake, cond, near)
+                fake, near, twins = self.generator(z, cond), None, None
+            progress = run_progress(self.trainer)  # 0..1: mode seeking's fade, the EMA's span
+            stats["train/g_loss"] = self._generator_step(opt_g, fake, cond, near, twins, progress)
             if self.generator_ema is not None:
-                self.generator_ema.update_parameters(self.generator, run_progress(self.trainer))
+                self.generator_ema.update_parameters(self.generator, progress)
         logs = logs_this_step(self.trainer)
         self.divergence.after_step(stats, self.global_step, self.device, logs)
         # Each ``self.log`` walks Lightning's whole result collection: the steps whose values
@@ -259,11 +270,15 @@ class DCGANModule(pl.LightningModule):
         fake: torch.Tensor,
         labels: torch.Tensor | None,
         near: torch.Tensor | None = None,
+        twins: Twins | None = None,
+        progress: float = 0.0,
     ) -> torch.Tensor:
         """One G update through D; D is frozen (no D weight gradients). ``near``: zCR's
-        fakes (with G's graph)."""
+        fakes, ``twins``: mode seeking's (both with G's graph); ``progress``: the run's."""
         with frozen(self.discriminator, self.aux_classifier):
-            g_loss = self.objective.generator_loss(fake, labels, self.current_epoch, near)
+            g_loss = self.objective.generator_loss(
+                fake, labels, self.current_epoch, near, twins, progress
+            )
             opt_g.zero_grad()
             self.manual_backward(g_loss)
         opt_g.step()

@@ -1,5 +1,5 @@
 """D's and G's objectives for one batch: augmentation (fixed and adaptive), the GAN loss,
-R1, the gradient penalty, ACGAN's class term, LeCam, consistency and top-k. The maths
+R1, the gradient penalty, ACGAN's class term, LeCam, consistency, top-k and mode seeking. The maths
 only: the module zeroes, backpropagates and steps the optimizers around these."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dcgan_lab.training.augment import DiffAugment
 from dcgan_lab.training.consistency import ConsistencySettings, bcr_transform
 from dcgan_lab.training.lecam import LeCamAnchors
 from dcgan_lab.training.losses import GANLoss, gradient_penalty, r1_penalty
+from dcgan_lab.training.mode_seeking import ModeSeekingSettings, Twins
 from dcgan_lab.training.topk import TopKSettings
 
 Scores = tuple[torch.Tensor, torch.Tensor | None]  # D's logits (B,), ACGAN class logits (B, K)
@@ -26,7 +27,8 @@ class AdversarialObjective:
     """The losses of a discriminator (with ACGAN's ``aux_classifier``, if any) under
     ``loss``, on images through DiffAugment when ``augment`` is on and adaptive augmentation
     when ``ada`` is, with LeCam's penalty when ``lecam`` (its moving averages) is given,
-    ``consistency``'s terms and ``topk``'s choice of fakes for G. Holds references, not
+    ``consistency``'s terms, ``topk``'s choice of fakes for G and ``mode_seeking``'s term
+    in G's loss. Holds references, not
     copies: the module owns (and checkpoints) every network and buffer."""
 
     def __init__(
@@ -39,10 +41,12 @@ class AdversarialObjective:
         ada: AdaptiveAugment | None = None,
         consistency: ConsistencySettings | None = None,
         topk: TopKSettings | None = None,
+        mode_seeking: ModeSeekingSettings | None = None,
     ) -> None:
         self.discriminator, self.loss = discriminator, loss
         self.augment, self.aux_classifier, self.lecam = augment, aux_classifier, lecam
         self.ada, self.topk = ada, topk or TopKSettings()
+        self.mode_seeking = mode_seeking or ModeSeekingSettings()
         self.consistency = consistency or ConsistencySettings()
 
     def critic(self, images: torch.Tensor, labels: torch.Tensor | None) -> Scores:
@@ -136,15 +140,21 @@ class AdversarialObjective:
         labels: torch.Tensor | None,
         epoch: int = 0,
         near: torch.Tensor | None = None,
+        twins: Twins | None = None,
+        progress: float = 0.0,
     ) -> torch.Tensor:
         """G's loss through D (e.g. non-saturating BCE: fake labelled real) on fakes
         (B, C, H, W), over top-k's share of them at ``epoch``; ``near``: zCR's fakes from
-        nearby latents, which G is pushed away from. Call it, and backpropagate, inside
-        ``frozen(discriminator, aux_classifier)``."""
+        nearby latents, which G is pushed away from; ``twins``: mode seeking's fakes from
+        other latents with the same labels, which D does not score, its weight at
+        ``progress`` (0..1) of the run. Call it, and
+        backpropagate, inside ``frozen(discriminator, aux_classifier)``."""
         logits, classes = self.critic(fake, labels)
         g_loss = self.loss.generator(self.topk.kept(logits, epoch))
         if near is not None and self.consistency.zcr_generator_weight:
             g_loss = g_loss - self.consistency.zcr_generator_weight * F.mse_loss(fake, near)
+        if twins is not None and self.mode_seeking.weight:
+            g_loss = g_loss + self.mode_seeking.penalty(fake, twins, progress)
         if classes is not None and labels is not None:  # ACGAN: fakes D can classify
             g_loss = g_loss + self.loss.ac_weight * F.cross_entropy(classes, labels)
         return g_loss

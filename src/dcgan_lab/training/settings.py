@@ -11,6 +11,7 @@ from dcgan_lab.models.base import Discriminator, Generator
 from dcgan_lab.models.checks import is_number, require_choice
 from dcgan_lab.training.consistency import ConsistencySettings
 from dcgan_lab.training.losses import GANLoss
+from dcgan_lab.training.mode_seeking import ModeSeekingSettings
 
 STEPS = ("joint", "keras")
 CONDITIONING = (False, True, "clusters")
@@ -29,18 +30,25 @@ def speed_settings(node: Mapping[str, Any] | None) -> dict[str, bool]:
     return {**SPEED, **given}
 
 
-def require_step(step: str, loss: GANLoss, consistency: ConsistencySettings) -> None:
+def require_step(
+    step: str, loss: GANLoss, consistency: ConsistencySettings, mode_seeking: ModeSeekingSettings
+) -> None:
     require_choice("step", step, STEPS)
     if step == "keras" and loss.gp_weight:
         raise UserError(
             "step=keras updates D on real and fake batches apart, but WGAN-GP's penalty needs "
             "both: use model.step=joint with loss=wgan_gp"
         )
-    if step == "keras" and consistency.zcr_weight:
-        raise UserError(
-            "step=keras draws no second set of fakes for zCR: use model.step=joint with "
-            "model.consistency.zcr_weight, or set it to 0"
-        )
+    # The terms that need G's fakes from a second set of latents, which step=keras never draws.
+    second_fakes = {
+        "model.consistency.zcr_weight": ("a second set of fakes for zCR", consistency.zcr_weight),
+        "model.mode_seeking.weight": ("twin fakes for mode seeking", mode_seeking.weight),
+    }
+    for key, (what, weight) in second_fakes.items():
+        if step == "keras" and weight:
+            raise UserError(
+                f"step=keras draws no {what}: use model.step=joint with {key}, or set it to 0"
+            )
 
 
 def require_conditioning(

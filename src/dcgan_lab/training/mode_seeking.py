@@ -1,0 +1,79 @@
+"""Mode-seeking regularisation (Mao et al. 2019, "Mode Seeking Generative Adversarial
+Networks for Diverse Image Synthesis"), against the within-class collapse of conditional
+GANs: for two latents z1, z2 with the same label, G is rewarded for images that differ as
+much as the latents do,
+
+    ratio = mean|G(z1, y) - G(z2, y)| / mean|z1 - z2|,    G's loss += weight / (ratio + eps)
+
+(eps 1e-5, as the paper's code). With ``fade`` > 0 the weight falls linearly to 0 over that
+last share of the run (by epochs or time budget, as the EMA's span measures it): variety
+is sought early and the last stretch refines the images the earlier one spread apart.
+The module draws the twin z2 for each training latent and
+runs both through G as one batch; D scores only the first half, so the term costs G's pass
+on the twins, never a D pass. Paper weight: 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
+
+import torch
+
+from dcgan_lab.errors import ArgumentError
+from dcgan_lab.models.checks import is_number, require_non_negative, settings_node
+
+EPS = 1e-5
+
+
+class Twins(NamedTuple):
+    """The twin fakes G(z2, y) (B, C, H, W), with G's graph, and mean|z1 - z2| ()."""
+
+    images: torch.Tensor
+    latent_gap: torch.Tensor
+
+
+@dataclass(frozen=True)
+class ModeSeekingSettings:
+    """The ``model.mode_seeking`` node; ``weight`` 0: off."""
+
+    weight: float = 0.0
+    fade: float = 0.0
+
+    def weight_at(self, progress: float) -> float:
+        """The weight when ``progress`` (0..1) of the run is done."""
+        if not self.fade:
+            return self.weight
+        return self.weight * min(1.0, max(0.0, (1.0 - progress) / self.fade))
+
+    def penalty(self, fake: torch.Tensor, twins: Twins, progress: float = 0.0) -> torch.Tensor:
+        """``weight / (ratio + eps)`` for fakes (B, C, H, W) and their twins (same shape),
+        at ``progress`` (0..1) of the run."""
+        ratio = (fake - twins.images).abs().mean() / twins.latent_gap
+        return self.weight_at(progress) / (ratio + EPS)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def mode_seeking_settings(node: Mapping[str, Any] | None) -> ModeSeekingSettings:
+    """The node checked (one line naming the key; the entry point adds ``model.``)."""
+    settings = settings_node("mode_seeking", node, ModeSeekingSettings)
+    weight = require_non_negative("mode_seeking.weight", settings.weight)
+    fade = settings.fade
+    if not is_number(fade) or not 0.0 <= fade <= 1.0:
+        raise ArgumentError(
+            "mode_seeking.fade", f"{{name}}={fade!r} must be in [0, 1] (e.g. {{name}}=0.5)"
+        )
+    return ModeSeekingSettings(weight, float(fade))
+
+
+def with_twins(
+    generator: torch.nn.Module, z: torch.Tensor, labels: torch.Tensor | None, twin_z: torch.Tensor
+) -> tuple[torch.Tensor, Twins]:
+    """G on the latents z (B, Z) and their twins twin_z (B, Z), same labels (B,) or None,
+    as one batch: the fakes (B, C, H, W) and their ``Twins``."""
+    both_labels = None if labels is None else labels.repeat(2)  # (2B,)
+    fake, twin = generator(torch.cat([z, twin_z]), both_labels).chunk(2)  # (B, C, H, W) each
+    return fake, Twins(twin, (z - twin_z).abs().mean())
