@@ -146,15 +146,24 @@ def keras_module(
 
 
 @pytest.fixture(scope="session")
-def conditional_digits(mnist5k, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def conditional_digits(mnist5k) -> Path:
     """A conditional checkpoint whose generator draws recognisable digits of each class.
 
     G is trained by L1 regression onto real digits of the requested class (300 steps, about
     10 s) instead of adversarially (minutes, and no promise of every class). Like GAN
     training, its BatchNorms learn on batches of mixed labels: the condition under which
-    sampling one class at a time on batch statistics draws the wrong digits.
+    sampling one class at a time on batch statistics draws the wrong digits. Trained once a
+    session into the extractor's folder, which xdist workers share (as ``mnist5k``).
     """
-    data = mnist5k[0]
+    path = mnist5k[3] / "conditional_digits.ckpt"
+    with FileLock(path.with_suffix(".lock")):
+        if not path.is_file():
+            train_conditional_digits(mnist5k[0], path)
+    return path
+
+
+def train_conditional_digits(data: ImageDataModule, path: Path) -> None:
+    """The fixture's G, trained and saved as a checkpoint at ``path``."""
     splits = data.loaded()
     images, labels = to_signed_unit(splits.train_images), splits.train_labels
     module = keras_module(width=16, latent_dim=16, num_classes=10)
@@ -168,7 +177,5 @@ def conditional_digits(mnist5k, tmp_path_factory: pytest.TempPathFactory) -> Pat
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    path = tmp_path_factory.mktemp("conditional") / "digits.ckpt"
     torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
                 "pytorch-lightning_version": pl.__version__}, path)  # fmt: skip
-    return path

@@ -1,5 +1,6 @@
 """Consistency regularisation (bCR, zCR) and top-k training: their terms against the papers'
-formulas, and a short run with each on."""
+formulas, and a short run with each on (and one with mode seeking, whose terms
+tests/training/test_mode_seeking.py checks)."""
 
 from __future__ import annotations
 
@@ -78,8 +79,9 @@ def test_zcr_pulls_d_scores_of_near_fakes_together_and_pushes_g_images_apart() -
     [
         {"consistency": {"bcr_weight": 10.0, "zcr_weight": 5.0}, "topk": {"min_fraction": 0.5}},
         {"consistency": {"bcr_weight": 10.0}, "step": "keras"},
+        {"num_classes": 2, "mode_seeking": {"weight": 1.0}},  # RandomImages: 2 labels
     ],
-    ids=["joint", "keras"],
+    ids=["joint", "keras", "mode-seeking"],
 )
 def test_a_short_run_with_the_terms_on_trains_with_finite_losses(
     tmp_path: Path, options: dict
