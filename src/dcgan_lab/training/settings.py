@@ -41,7 +41,7 @@ def require_step(
         )
     # The terms that need G's fakes from a second set of latents, which step=keras never draws.
     second_fakes = {
-        "model.consistency.zcr_weight": ("a second set of fakes for zCR", consistency.zcr_weight),
+        "model.consistency.zcr_weight": ("second set of fakes for zCR", consistency.zcr_weight),
         "model.mode_seeking.weight": ("twin fakes for mode seeking", mode_seeking.weight),
     }
     for key, (what, weight) in second_fakes.items():
