@@ -8,9 +8,9 @@ much as the latents do,
 (eps 1e-5, as the paper's code). With ``fade`` > 0 the weight falls linearly to 0 over that
 last share of the run (by epochs or time budget, as the EMA's span measures it): variety
 is sought early and the last stretch refines the images the earlier one spread apart.
-The module draws the twin z2 for each training latent and
-runs both through G as one batch; D scores only the first half, so the term costs G's pass
-on the twins, never a D pass. Paper weight: 1.
+The module draws the twin z2 for each training latent and runs both through G as one
+batch; D scores only the first half, so the term costs G's pass on the twins, never a D
+pass. Paper weight: 1.
 """
 
 from __future__ import annotations

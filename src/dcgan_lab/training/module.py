@@ -236,7 +236,10 @@ class DCGANModule(pl.LightningModule):
                 # gan.train_on_batch(noise, true): G in training mode (batch statistics) on
                 # the noise D's fakes came from, through D with its dropout on.
                 fake, near, twins = self.generator(z, cond), None, None
-            progress = run_progress(self.trainer)  # 0..1: mode seeking's fade, the EMA's span
+            # 0..1, read only for what uses it: the EMA's span, mode seeking's fade
+            fading = twins is not None and self.mode_seeking.fade
+            uses_progress = self.generator_ema is not None or fading
+            progress = run_progress(self.trainer) if uses_progress else 0.0
             stats["train/g_loss"] = self._generator_step(opt_g, fake, cond, near, twins, progress)
             if self.generator_ema is not None:
                 self.generator_ema.update_parameters(self.generator, progress)

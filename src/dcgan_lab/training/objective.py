@@ -1,6 +1,6 @@
 """D's and G's objectives for one batch: augmentation (fixed and adaptive), the GAN loss,
-R1, the gradient penalty, ACGAN's class term, LeCam, consistency, top-k and mode seeking. The maths
-only: the module zeroes, backpropagates and steps the optimizers around these."""
+R1, the gradient penalty, ACGAN's class term, LeCam, consistency, top-k and mode seeking.
+The maths only: the module zeroes, backpropagates and steps the optimizers around these."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ class AdversarialObjective:
     ``loss``, on images through DiffAugment when ``augment`` is on and adaptive augmentation
     when ``ada`` is, with LeCam's penalty when ``lecam`` (its moving averages) is given,
     ``consistency``'s terms, ``topk``'s choice of fakes for G and ``mode_seeking``'s term
-    in G's loss. Holds references, not
-    copies: the module owns (and checkpoints) every network and buffer."""
+    in G's loss. Holds references, not copies: the module owns (and checkpoints) every
+    network and buffer."""
 
     def __init__(
         self,
@@ -147,8 +147,8 @@ class AdversarialObjective:
         (B, C, H, W), over top-k's share of them at ``epoch``; ``near``: zCR's fakes from
         nearby latents, which G is pushed away from; ``twins``: mode seeking's fakes from
         other latents with the same labels, which D does not score, its weight at
-        ``progress`` (0..1) of the run. Call it, and
-        backpropagate, inside ``frozen(discriminator, aux_classifier)``."""
+        ``progress`` (0..1) of the run. Call it, and backpropagate, inside
+        ``frozen(discriminator, aux_classifier)``."""
         logits, classes = self.critic(fake, labels)
         g_loss = self.loss.generator(self.topk.kept(logits, epoch))
         if near is not None and self.consistency.zcr_generator_weight:

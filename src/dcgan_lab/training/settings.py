@@ -34,7 +34,9 @@ def require_step(
     step: str, loss: GANLoss, consistency: ConsistencySettings, mode_seeking: ModeSeekingSettings
 ) -> None:
     require_choice("step", step, STEPS)
-    if step == "keras" and loss.gp_weight:
+    if step != "keras":
+        return
+    if loss.gp_weight:
         raise UserError(
             "step=keras updates D on real and fake batches apart, but WGAN-GP's penalty needs "
             "both: use model.step=joint with loss=wgan_gp"
@@ -45,7 +47,7 @@ def require_step(
         "model.mode_seeking.weight": ("twin fakes for mode seeking", mode_seeking.weight),
     }
     for key, (what, weight) in second_fakes.items():
-        if step == "keras" and weight:
+        if weight:
             raise UserError(
                 f"step=keras draws no {what}: use model.step=joint with {key}, or set it to 0"
             )
