@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import os
 import socket
@@ -24,6 +25,7 @@ from dcgan_lab.cli.common import config_dir
 from dcgan_lab.data import ImageDataModule
 from dcgan_lab.data.datamodule import to_signed_unit
 from dcgan_lab.data.sources import Mnist5k
+from dcgan_lab.metrics import extractor as extractor_module
 from dcgan_lab.metrics.extractor import load_or_train
 from dcgan_lab.models import KerasDiscriminator, KerasGenerator
 from dcgan_lab.training.module import DCGANModule
@@ -38,17 +40,27 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 EXTRACTOR_STEPS = 200  # ~97% held-out accuracy on mnist5k in about 15 s on 2 cores
 
 
-@pytest.fixture(scope="session")
-def mnist5k(tmp_path_factory: pytest.TempPathFactory, worker_id: str):
-    """The mnist5k data and its extractor (the run's classifier), trained once a session:
-    under xdist the first worker trains it into the session's shared folder, the others wait
-    on the lock and read it from the cache."""
-    data = ImageDataModule(Mnist5k(), name="mnist5k")
+def session_folder(tmp_path_factory: pytest.TempPathFactory, worker_id: str, name: str) -> Path:
+    """A folder of this test session that its xdist workers share (their own temp folders
+    lie side by side in one session folder)."""
     if worker_id == "master":  # no xdist
-        cache = tmp_path_factory.mktemp("cache")
-    else:
-        cache = tmp_path_factory.getbasetemp().parent / "mnist5k-cache"  # this session's
-        cache.mkdir(exist_ok=True)
+        return tmp_path_factory.mktemp(name)
+    folder = tmp_path_factory.getbasetemp().parent / name
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mnist5k(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """The mnist5k data, its extractor (the run's classifier) and the extractor's cache folder.
+
+    The extractor is trained once and kept in pytest's cache folder until extractor.py
+    changes (a hash of the file names the folder): here it is a fixture, while
+    tests/metrics/test_extractor.py and test_features.py train their own. Under xdist the
+    first worker trains it, the others wait on the lock and read it."""
+    data = ImageDataModule(Mnist5k(), name="mnist5k")
+    source = Path(extractor_module.__file__).read_bytes()
+    cache = request.config.cache.mkdir(f"mnist5k-{hashlib.sha256(source).hexdigest()[:12]}")
     with FileLock(cache.with_suffix(".lock")):
         classifier, info = load_or_train("mnist5k", data.loaded(), cache, EXTRACTOR_STEPS)
     return data, classifier, info, cache
@@ -146,16 +158,16 @@ def keras_module(
 
 
 @pytest.fixture(scope="session")
-def conditional_digits(mnist5k) -> Path:
+def conditional_digits(mnist5k, tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     """A conditional checkpoint whose generator draws recognisable digits of each class.
 
     G is trained by L1 regression onto real digits of the requested class (300 steps, about
     10 s) instead of adversarially (minutes, and no promise of every class). Like GAN
     training, its BatchNorms learn on batches of mixed labels: the condition under which
     sampling one class at a time on batch statistics draws the wrong digits. Trained once a
-    session into the extractor's folder, which xdist workers share (as ``mnist5k``).
+    session, in a folder its xdist workers share.
     """
-    path = mnist5k[3] / "conditional_digits.ckpt"
+    path = session_folder(tmp_path_factory, worker_id, "digits") / "conditional_digits.ckpt"
     with FileLock(path.with_suffix(".lock")):
         if not path.is_file():
             train_conditional_digits(mnist5k[0], path)
