@@ -21,11 +21,11 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
+import dcgan_lab.metrics as metrics_package
 from dcgan_lab.cli.common import config_dir
 from dcgan_lab.data import ImageDataModule
 from dcgan_lab.data.datamodule import to_signed_unit
 from dcgan_lab.data.sources import Mnist5k
-from dcgan_lab.metrics import extractor as extractor_module
 from dcgan_lab.metrics.extractor import load_or_train
 from dcgan_lab.models import KerasDiscriminator, KerasGenerator
 from dcgan_lab.training.module import DCGANModule
@@ -54,13 +54,16 @@ def session_folder(tmp_path_factory: pytest.TempPathFactory, worker_id: str, nam
 def mnist5k(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """The mnist5k data, its extractor (the run's classifier) and the extractor's cache folder.
 
-    The extractor is trained once and kept in pytest's cache folder until extractor.py
-    changes (a hash of the file names the folder): here it is a fixture, while
-    tests/metrics/test_extractor.py and test_features.py train their own. Under xdist the
-    first worker trains it, the others wait on the lock and read it."""
+    The extractor is trained once and kept in pytest's cache folder until the code that
+    defines and trains it (the metrics package) or EXTRACTOR_STEPS changes: a hash of both
+    names the folder, and the data's own hash is part of the cache's key. A fresh clone, as
+    in CI, trains it. Under xdist the first worker trains it, the others wait on the lock
+    and read it."""
     data = ImageDataModule(Mnist5k(), name="mnist5k")
-    source = Path(extractor_module.__file__).read_bytes()
-    cache = request.config.cache.mkdir(f"mnist5k-{hashlib.sha256(source).hexdigest()[:12]}")
+    code = hashlib.sha256(str(EXTRACTOR_STEPS).encode())
+    for source in sorted(Path(metrics_package.__file__).parent.glob("*.py")):
+        code.update(source.read_bytes())
+    cache = request.config.cache.mkdir(f"mnist5k-{code.hexdigest()[:12]}")
     with FileLock(cache.with_suffix(".lock")):
         classifier, info = load_or_train("mnist5k", data.loaded(), cache, EXTRACTOR_STEPS)
     return data, classifier, info, cache
