@@ -55,6 +55,23 @@ def require_fraction(name: str, value: object, example: float = 0.3) -> float:
     return float(value)
 
 
+def require_unit_interval(
+    name: str, value: object, example: float, *, zero: bool, one: bool
+) -> float:
+    """A number between 0 and 1, with 0 and 1 themselves allowed as ``zero`` and ``one`` say:
+    shares of a run or a batch (top-k's kept share, mode seeking's fade)."""
+    interval = f"{'[' if zero else '('}0, 1{']' if one else ')'}"
+    if (
+        not is_number(value)
+        or not (value >= 0.0 if zero else value > 0.0)
+        or not (value <= 1.0 if one else value < 1.0)
+    ):
+        raise ArgumentError(
+            name, f"{{name}}={value!r} must be in {interval} (e.g. {{name}}={example})"
+        )
+    return float(value)
+
+
 def require_non_negative(name: str, value: object, example: float = 1.0) -> float:
     if not is_number(value) or not value >= 0:
         raise ArgumentError(

@@ -21,8 +21,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from dcgan_lab.errors import ArgumentError
-from dcgan_lab.models.checks import is_number, require_non_negative, settings_node
+from dcgan_lab.models.checks import require_non_negative, require_unit_interval, settings_node
 
 EPS = 1e-5
 
@@ -61,12 +60,9 @@ def mode_seeking_settings(node: Mapping[str, Any] | None) -> ModeSeekingSettings
     """The node checked (one line naming the key; the entry point adds ``model.``)."""
     settings = settings_node("mode_seeking", node, ModeSeekingSettings)
     weight = require_non_negative("mode_seeking.weight", settings.weight)
-    fade = settings.fade
-    if not is_number(fade) or not 0.0 <= fade <= 1.0:
-        raise ArgumentError(
-            "mode_seeking.fade", f"{{name}}={fade!r} must be in [0, 1] (e.g. {{name}}=0.5)"
-        )
-    return ModeSeekingSettings(weight, float(fade))
+    # a fade of 1 (over the whole run) is valid: require_fraction's [0, 1) would refuse it
+    fade = require_unit_interval("mode_seeking.fade", settings.fade, 0.5, zero=True, one=True)
+    return ModeSeekingSettings(weight, fade)
 
 
 def with_twins(

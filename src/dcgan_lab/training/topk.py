@@ -13,8 +13,7 @@ from typing import Any
 
 import torch
 
-from dcgan_lab.errors import ArgumentError
-from dcgan_lab.models.checks import is_number, settings_node
+from dcgan_lab.models.checks import require_unit_interval, settings_node
 
 
 @dataclass(frozen=True)
@@ -40,11 +39,10 @@ class TopKSettings:
 def topk_settings(node: Mapping[str, Any] | None) -> TopKSettings:
     """The node checked (one line naming the key each; the entry point adds ``model.``)."""
     settings = settings_node("topk", node, TopKSettings)
-    for key in ("min_fraction", "decay"):
-        value = getattr(settings, key)
-        if not is_number(value) or not 0.0 < value <= 1.0:
-            example = asdict(TopKSettings(0.5))[key]
-            raise ArgumentError(
-                f"topk.{key}", f"{{name}}={value!r} must be in (0, 1] (e.g. {{name}}={example})"
-            )
-    return TopKSettings(float(settings.min_fraction), float(settings.decay))
+    example = TopKSettings(0.5)
+    shares = [
+        require_unit_interval(f"topk.{key}", getattr(settings, key), getattr(example, key),
+                              zero=False, one=True)
+        for key in ("min_fraction", "decay")
+    ]  # fmt: skip
+    return TopKSettings(*shares)
