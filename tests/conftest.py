@@ -145,13 +145,14 @@ def keras_module(
     spectral_norm: bool = False,
     fused_upsample: bool = False,
     image_size: int = 28,
+    label_norm: bool = False,
     **module_options: Any,
 ) -> DCGANModule:
     """A DCGANModule on the keras networks, built as conf/model/keras.yaml builds them."""
     conditional, classes = bool(num_classes), num_classes or None
     generator = KerasGenerator(
         latent_dim, width, image_size=image_size, fused_upsample=fused_upsample,
-        conditional=conditional, num_classes=classes,
+        conditional=conditional, num_classes=classes, label_norm=label_norm,
     )  # fmt: skip
     discriminator = KerasDiscriminator(
         width, dropout, image_size=image_size, spectral_norm=spectral_norm,

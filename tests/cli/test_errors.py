@@ -245,6 +245,11 @@ BAD_TRAIN_INPUTS = [
     (["data.num_classes=5"], "the data has labels up to 9 but data.num_classes=5"),
     (["data.num_classes=0"], "data.num_classes=0 must be a positive integer"),
     (["model.generator.label_dim=0", "model.conditional=true"], "model.generator.label_dim=0"),
+    (["model.generator.label_norm=yes"], "model.generator.label_norm='yes': use true or false"),
+    (
+        ["model.generator.label_norm=true", "model.conditional=false"],
+        "model.generator.label_norm=true needs a conditional model: add model.conditional=true",
+    ),
     (
         ["loss=acgan", "model.conditional=false"],
         "loss=acgan needs a conditional model: add model.conditional=true",

@@ -8,6 +8,7 @@ import torch
 
 from dcgan_lab.errors import UserError
 from dcgan_lab.models import DCGANDiscriminator, DCGANGenerator, KerasDiscriminator, KerasGenerator
+from dcgan_lab.models.label_norm import LabelAffine
 
 NETWORKS = [
     (KerasGenerator, KerasDiscriminator, {"image_size": 28, "channels": 1}),
@@ -44,6 +45,43 @@ def test_projection_discriminator_adds_the_label_embedding_dot_features(
     assert not torch.allclose(d(x, labels), d(x, torch.tensor([1, 1, 1])))
 
 
+@pytest.mark.parametrize(("g_cls", "d_cls", "shape"), NETWORKS)
+def test_label_norm_scales_and_shifts_each_batchnorm_for_its_own_class_only(
+    g_cls, d_cls, shape
+) -> None:
+    torch.manual_seed(0)
+    g = g_cls(latent_dim=8, width=8, conditional=True, num_classes=10, label_norm=True, **shape)
+    g.eval()
+    affines = [m for m in g.modules() if isinstance(m, LabelAffine)]
+    norms = [m for m in g.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert len(affines) == len(norms) > 0
+    z, labels = torch.randn(20, 8), torch.arange(10).repeat(2)
+    before = g(z, labels)
+    with torch.no_grad():  # class 3 alone gets its own scale and shift
+        for affine in affines:
+            affine.gain.weight[3].fill_(0.5)
+            affine.shift.weight[3].fill_(0.2)
+    after = g(z, labels)
+    three = labels == 3
+    assert torch.equal(after[~three], before[~three])
+    assert (after[three] - before[three]).abs().amax(dim=(1, 2, 3)).min() > 0.01
+
+
+def test_a_new_label_norm_starts_as_the_plain_conditional_generator() -> None:
+    """Its scales and shifts start at 0: the same weights draw the same images."""
+    torch.manual_seed(0)
+    plain = KerasGenerator(latent_dim=8, width=8, conditional=True, num_classes=10).eval()
+    normed = KerasGenerator(
+        latent_dim=8, width=8, conditional=True, num_classes=10, label_norm=True
+    ).eval()
+    affines = tuple(f"{name}." for name, m in normed.named_modules() if isinstance(m, LabelAffine))
+    shared = [p for name, p in normed.named_parameters() if not name.startswith(affines)]
+    for source, target in zip(plain.parameters(), shared, strict=True):
+        target.data.copy_(source.data)
+    z, labels = torch.randn(6, 8), torch.tensor([0, 1, 2, 7, 8, 9])
+    assert torch.allclose(normed(z, labels), plain(z, labels))
+
+
 def test_unconditional_networks_have_no_label_parameters() -> None:
     g, d = KerasGenerator(), KerasDiscriminator()
     assert g.label_embedding is None and d.label_projection is None
@@ -64,6 +102,7 @@ def test_conditional_needs_a_class_count() -> None:
             latent_dim=20, width=8, channels=1, image_size=32, conditional=True, num_classes=3
         ),
         DCGANDiscriminator(width=8, channels=3, image_size=16, conditional=True, num_classes=4),
+        KerasGenerator(latent_dim=12, width=16, conditional=True, num_classes=5, label_norm=True),
     ],
 )
 def test_spec_rebuilds_the_same_architecture(net: torch.nn.Module) -> None:

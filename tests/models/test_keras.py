@@ -87,6 +87,12 @@ def test_any_channel_count_and_side_divisible_by_four(channels: int, size: int) 
         (lambda: KerasDiscriminator(dropout="x"), "dropout='x'"),  # type: ignore[arg-type]
         (lambda: KerasGenerator(image_size=30), "image_size=30 must be divisible by 4"),
         (lambda: KerasDiscriminator(image_size=0), "image_size=0"),
+        (
+            lambda: KerasGenerator(conditional=True, num_classes=10, label_norm="yes"),
+            "label_norm='yes': use true or false",
+        ),
+        (lambda: KerasGenerator(conditional=True, num_classes=10, label_norm=1), "label_norm=1"),
+        (lambda: KerasGenerator(label_norm=True), "label_norm=true needs a conditional model"),
     ],
 )
 def test_invalid_arguments_name_the_argument(build, message: str) -> None:

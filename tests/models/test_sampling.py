@@ -10,6 +10,7 @@ from dcgan_lab.cli import sample
 from dcgan_lab.errors import UserError
 from dcgan_lab.images import make_grid, to_uint8
 from dcgan_lab.models import KerasGenerator, sampling
+from dcgan_lab.models.label_norm import LabelAffine
 from dcgan_lab.models.sampling import balanced_chunks, batch_statistics, generate, truncated
 from dcgan_lab.runs.checkpoints import STANDING_KEY, upgrade_checkpoint
 from dcgan_lab.training.loading import load_module
@@ -53,10 +54,21 @@ def image_zero(module, n: int, tmp_path, label=None) -> np.ndarray:
         return saved["images"][0].astype(int)
 
 
-@pytest.mark.parametrize(("num_classes", "label"), [(0, None), (10, 3), (10, "all")])
-def test_an_image_does_not_depend_on_what_is_drawn_with_it(tmp_path, num_classes, label) -> None:
-    module = keras_module(width=4, latent_dim=8, num_classes=num_classes).eval()
+@pytest.mark.parametrize(
+    ("num_classes", "label", "label_norm"),
+    [(0, None, False), (10, 3, False), (10, "all", False), (10, "all", True)],
+)
+def test_an_image_does_not_depend_on_what_is_drawn_with_it(
+    tmp_path, num_classes, label, label_norm
+) -> None:
+    module = keras_module(width=4, latent_dim=8, num_classes=num_classes, label_norm=label_norm)
+    module.eval()
     torch.manual_seed(1)
+    with torch.no_grad():  # per-class scales and shifts that differ from class to class
+        for m in module.generator.modules():
+            if isinstance(m, LabelAffine):
+                m.gain.weight.normal_(0.0, 0.5)
+                m.shift.weight.normal_(0.0, 0.5)
     with torch.no_grad():  # BatchNorm running statistics unlike any batch's: they must not matter
         for m in module.generator.modules():
             if isinstance(m, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d):

@@ -2,7 +2,9 @@
 
 A subclass builds its layers, then the base adds what conditioning needs:
 - ``Generator``: with ``conditional``, a learned label embedding (num_classes, label_dim) is
-  concatenated to z, so the first layer takes ``input_dim = latent_dim + label_dim`` numbers.
+  concatenated to z, so the first layer takes ``input_dim = latent_dim + label_dim`` numbers;
+  with ``label_norm`` too, each BatchNorm is followed by a per-class scale and shift
+  (``label_affine``; ``models/label_norm.py``).
 - ``Discriminator``: ``feature_map`` maps images to (B, C, h, w); the base's linear head reads
   it flattened and gives the logit, and with ``conditional`` a projection head adds
   <embed(y), phi(x)>, phi the map summed over its positions (B, C) (Miyato & Koyama 2018,
@@ -18,8 +20,9 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from dcgan_lab.errors import UserError
-from dcgan_lab.models.checks import require_positive_int
+from dcgan_lab.errors import ArgumentError, UserError
+from dcgan_lab.models.checks import require_flag, require_positive_int
+from dcgan_lab.models.label_norm import LabelAffine
 from dcgan_lab.targets import require_buildable
 
 
@@ -77,11 +80,13 @@ class Generator(Network):
         conditional: bool = False,
         num_classes: int | None = None,
         label_dim: int = 16,
+        label_norm: bool = False,
         **arguments: Any,
     ) -> None:
         super().__init__(
             latent_dim=latent_dim, channels=channels, image_size=image_size,
-            conditional=conditional, num_classes=num_classes, label_dim=label_dim, **arguments,
+            conditional=conditional, num_classes=num_classes, label_dim=label_dim,
+            label_norm=label_norm, **arguments,
         )  # fmt: skip
         self.latent_dim = require_positive_int("latent_dim", latent_dim, 100)
         self.channels = require_positive_int("channels", channels, 1)
@@ -92,16 +97,27 @@ class Generator(Network):
         if self.num_classes:
             self.label_embedding = nn.Embedding(self.num_classes, label_dim)
             self.input_dim += require_positive_int("label_dim", label_dim, 16)
+        self.label_norm = require_flag("label_norm", label_norm)
+        if label_norm and not self.num_classes:
+            raise ArgumentError(
+                "label_norm", "{name}=true needs a conditional model: add model.conditional=true"
+            )
+
+    def label_affine(self, features: int) -> list[nn.Module]:
+        """What follows a BatchNorm of ``features``: its per-class scale and shift with
+        ``label_norm``, else nothing. Subclasses run blocks holding one with ``run_block``."""
+        return [LabelAffine(features, self.num_classes)] if self.label_norm else []
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.label_embedding is not None:
             if labels is None:
                 raise ValueError("a conditional generator needs labels")
             z = torch.cat([z, self.label_embedding(labels)], dim=1)  # (B, latent + label_dim)
-        return self.synthesize(z)
+        return self.synthesize(z, labels)
 
-    def synthesize(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, input_dim) -> (B, C, H, W): the architecture itself."""
+    def synthesize(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """(B, input_dim) [and labels (B,) for ``label_affine`` layers] -> (B, C, H, W): the
+        architecture itself."""
         raise NotImplementedError
 
     def folded_biases(self) -> dict[str, str]:

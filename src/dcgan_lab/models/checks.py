@@ -39,6 +39,13 @@ def require_positive_int(name: str, value: object, example: int = 64) -> int:
     return value
 
 
+def require_flag(name: str, value: object) -> bool:
+    """A switch: YAML's true or false, not 1 or 'yes'."""
+    if not isinstance(value, bool):
+        raise ArgumentError(name, f"{{name}}={value!r}: use true or false")
+    return value
+
+
 def require_int(key: str, value: object, minimum: int, example: object) -> None:
     """For values checked outside any constructor (run settings, ``metrics.*``), so named by
     their full config key."""

@@ -21,6 +21,7 @@ from dcgan_lab.models.checks import (
 )
 from dcgan_lab.models.conventions import init_dcgan_weights
 from dcgan_lab.models.dropout import UniformMaskDropout
+from dcgan_lab.models.label_norm import run_block
 
 
 def n_stages(image_size: int) -> int:
@@ -48,15 +49,15 @@ class DCGANGenerator(Generator):
             nn.ConvTranspose2d(self.input_dim, widths[0], 4, 1, 0, bias=False)
         ]
         for c_in, c_out in zip(widths, [*widths[1:], channels], strict=True):
-            layers += [nn.BatchNorm2d(c_in), nn.ReLU(True)]
+            layers += [nn.BatchNorm2d(c_in), *self.label_affine(c_in), nn.ReLU(True)]
             layers.append(nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False))
         layers.append(nn.Tanh())
         self.main = nn.Sequential(*layers)
         self.apply(init_dcgan_weights)
 
-    def synthesize(self, x: torch.Tensor) -> torch.Tensor:
+    def synthesize(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         # (B, input_dim) -> (B, input_dim, 1, 1) -> (B, 8w, 4, 4) -> ... -> (B, C, H, W)
-        return self.main(x[:, :, None, None])
+        return run_block(self.main, x[:, :, None, None], labels)
 
 
 class DCGANDiscriminator(Discriminator):

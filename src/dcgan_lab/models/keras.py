@@ -14,6 +14,7 @@ from dcgan_lab.models.base import Discriminator, Generator
 from dcgan_lab.models.checks import require_fraction, require_image_side, require_positive_int
 from dcgan_lab.models.conventions import INIT, batch_norm, require_conventions, strided_conv
 from dcgan_lab.models.dropout import UniformMaskDropout
+from dcgan_lab.models.label_norm import run_block
 from dcgan_lab.models.upsample_conv import NearestUpsampleConv2d
 
 
@@ -62,7 +63,11 @@ class KerasGenerator(Generator):
         self.base_shape = (2 * width, side, side)
         base_features = 2 * width * side * side
         keras = conventions == "keras"
-        norm_act = [batch_norm(base_features, conventions, spatial=False), nn.LeakyReLU(0.2)]
+        norm_act = [
+            batch_norm(base_features, conventions, spatial=False),
+            *self.label_affine(base_features),
+            nn.LeakyReLU(0.2),
+        ]
         project_bias = keras or activation_before_norm  # the bias meets BN only if not
         self.project = nn.Sequential(
             nn.Linear(self.input_dim, base_features, bias=project_bias),
@@ -71,15 +76,17 @@ class KerasGenerator(Generator):
         self.upsample = nn.Sequential(
             *upsample_conv(2 * width, width, fused_upsample, bias=keras),
             batch_norm(width, conventions),
+            *self.label_affine(width),
             nn.LeakyReLU(0.2),
             *upsample_conv(width, channels, fused_upsample),
             nn.Tanh(),
         )
         self.apply(INIT[conventions])
 
-    def synthesize(self, x: torch.Tensor) -> torch.Tensor:
+    def synthesize(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         # x: (B, input_dim) -> (B, 2w * s * s) -> (B, 2w, s, s) -> (B, C, 4s, 4s)
-        return self.upsample(self.project(x).view(x.shape[0], *self.base_shape))
+        base = run_block(self.project, x, labels).view(x.shape[0], *self.base_shape)
+        return run_block(self.upsample, base, labels)
 
 
 class KerasDiscriminator(Discriminator):

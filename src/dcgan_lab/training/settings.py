@@ -8,7 +8,7 @@ from typing import Any
 
 from dcgan_lab.errors import ArgumentError, UserError
 from dcgan_lab.models.base import Discriminator, Generator
-from dcgan_lab.models.checks import is_number, require_choice
+from dcgan_lab.models.checks import is_number, require_choice, require_flag
 from dcgan_lab.training.consistency import ConsistencySettings
 from dcgan_lab.training.losses import GANLoss
 from dcgan_lab.training.mode_seeking import ModeSeekingSettings
@@ -25,8 +25,7 @@ def speed_settings(node: Mapping[str, Any] | None) -> dict[str, bool]:
         if key not in SPEED:
             advice = "use compile or channels_last"
             raise ArgumentError("speed", f"{{name}}.{key} is not a switch: {advice}")
-        if not isinstance(value, bool):
-            raise ArgumentError(f"speed.{key}", f"{{name}}={value!r}: use true or false")
+        require_flag(f"speed.{key}", value)
     return {**SPEED, **given}
 
 
