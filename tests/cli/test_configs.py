@@ -182,6 +182,13 @@ def test_option_composes_and_instantiates(compose_train, group: str, option: str
             4,
         ),
         (["experiment=fashion"], "data.source.name", "fashion_mnist"),
+        # conditional BatchNorm in G follows the data's labels, never clusters or the recipes
+        ([], "model.generator.label_norm", True),
+        (["model.conditional=false"], "model.generator.label_norm", False),
+        (["model.conditional=clusters"], "model.generator.label_norm", False),
+        (["experiment=keras"], "model.generator.label_norm", False),
+        (["experiment=paper_adam"], "model.generator.label_norm", False),
+        (["model=dcgan"], "model.generator.label_norm", False),
     ],
 )
 def test_presets_and_plain_keys_set_the_model(compose_train, overrides, key, expected) -> None:
@@ -229,6 +236,7 @@ def test_the_default_is_conditional_when_the_data_has_labels(
     assert cfg.model.conditional is bool(classes)
     model = hydra.utils.instantiate(cfg.model)
     assert model.num_classes == classes and model.latent_dim == (100 if classes else 16)
+    assert model.generator.label_norm is bool(classes)
 
 
 def test_defaults_are_reference_networks_with_compact_latent(compose_train, tmp_path: Path) -> None:

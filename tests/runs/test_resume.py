@@ -117,6 +117,27 @@ def test_a_resume_keeps_the_conditioning_the_run_trained_with(
     assert [a for a in args if a in overrides] == overrides  # the run's own still replayed
 
 
+@pytest.mark.parametrize(
+    ("config", "typed", "label_norm"),
+    [
+        # trained before G's BatchNorms followed the labels: the plain G stays
+        ("model: {conditional: true, generator: {label_dim: 16}}", [], "false"),
+        ("model: {conditional: true, generator: {label_norm: true}}", [], "true"),
+        ("model: {conditional: false, generator: {label_norm: false}}", [], "false"),
+        ("model: {conditional: true}", ["model.generator.label_norm=true"], "true"),  # typed wins
+    ],
+)
+def test_a_resume_keeps_the_generator_the_run_trained(
+    tmp_path: Path, config: str, typed: list[str], label_norm: str
+) -> None:
+    run = write_run(tmp_path, "10-00-00-000000", [])
+    (run / "config.yaml").write_text(config)
+    args = resume_arguments(["ckpt_path=last", *typed], tmp_path / "outputs" / "runs")
+    assert [a for a in args if a.startswith("model.generator.label_norm=")] == [
+        f"model.generator.label_norm={label_norm}"
+    ]
+
+
 def test_checkpoint_outside_a_run_dir_starts_a_new_run_from_it(tmp_path: Path) -> None:
     foreign = tmp_path / "model.ckpt"
     foreign.write_bytes(b"x")

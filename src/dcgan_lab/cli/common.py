@@ -37,7 +37,14 @@ def labelled(num_classes: object) -> bool:
     return bool(num_classes)
 
 
+def on_labels(conditional: object) -> bool:
+    """``${dcgan.on_labels:${model.conditional}}``: true when G and D condition on the data's
+    labels (``model.conditional=true``), false unconditional or on clusters."""
+    return conditional is True
+
+
 OmegaConf.register_new_resolver("dcgan.if", choose, replace=True)
+OmegaConf.register_new_resolver("dcgan.on_labels", on_labels, replace=True)
 OmegaConf.register_new_resolver("dcgan.labelled", labelled, replace=True)
 OmegaConf.register_new_resolver("dcgan.classes", conditioning_classes, replace=True)
 

@@ -155,8 +155,9 @@ def read_run_file(path: Path, read: Callable[[Path], T]) -> T:
 
 # Defaults that changed after runs were trained with the old value: a resume replays the
 # value the run's config.yaml records unless the run's overrides set the key themselves
-# (model.conditional: false before it followed the data's labels).
-SETTLED_ON_RESUME = {"model.conditional": False}
+# (model.conditional: false before it followed the data's labels; model.generator.label_norm:
+# false before it followed them too).
+SETTLED_ON_RESUME = {"model.conditional": False, "model.generator.label_norm": False}
 
 
 def settled_defaults(run: RunDir, original: list[str]) -> list[str]:
