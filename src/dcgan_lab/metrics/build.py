@@ -13,7 +13,7 @@ from dcgan_lab.metrics.extractor import Extractor, ExtractorInfo, load_or_train
 from dcgan_lab.metrics.inception import inception_space
 from dcgan_lab.metrics.manifold import MIN_POINTS
 from dcgan_lab.metrics.quality import FeatureSpace, SampleQuality, check_settings
-from dcgan_lab.models.checks import require_choice
+from dcgan_lab.models.checks import require_choice, require_flag
 
 FEATURES = ("classifier", "inception")
 
@@ -77,8 +77,7 @@ def build_sample_quality(
     the training split as the memorisation check's reference."""
     require_choice("metrics.features", features, FEATURES)
     check_settings(n_fake, every_n_epochs, kid_subsets, kid_subset_size)
-    if not isinstance(fid_infinity, bool):
-        raise UserError(f"metrics.fid_infinity={fid_infinity!r}: use true or false")
+    require_flag("metrics.fid_infinity", fid_infinity)
     splits = data.loaded()
     held_out = len(splits.val_images[:n_real])
     if held_out < MIN_POINTS:  # nearest-neighbour scores; checked before any extractor trains

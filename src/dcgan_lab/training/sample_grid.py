@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 
-from dcgan_lab.errors import UserError
 from dcgan_lab.images import save_grid, to_uint8
+from dcgan_lab.models.checks import require_flag
 from dcgan_lab.pictures.animation import write_animation
 from dcgan_lab.runs.logger_media import hand_animation, hand_sample_grid
 from dcgan_lab.runs.run_dir import GRID_PATTERN, grid_name
@@ -23,8 +23,7 @@ class SampleGrid(pl.Callback):
     def __init__(
         self, dirpath: str, every_n_epochs: int = 1, nrow: int = 8, animate: bool = True
     ) -> None:
-        if not isinstance(animate, bool):
-            raise UserError(f"callbacks.sample_grid.animate={animate!r}: use true or false")
+        require_flag("animate", animate)  # named callbacks.sample_grid.animate by the entry point
         self.dirpath = Path(dirpath)
         self.every_n_epochs = every_n_epochs
         self.nrow = nrow
