@@ -146,6 +146,7 @@ def keras_module(
     fused_upsample: bool = False,
     image_size: int = 28,
     label_norm: bool = False,
+    minibatch_std: int = 0,
     **module_options: Any,
 ) -> DCGANModule:
     """A DCGANModule on the keras networks, built as conf/model/keras.yaml builds them."""
@@ -156,7 +157,7 @@ def keras_module(
     )  # fmt: skip
     discriminator = KerasDiscriminator(
         width, dropout, image_size=image_size, spectral_norm=spectral_norm,
-        conditional=conditional, num_classes=classes,
+        conditional=conditional, num_classes=classes, minibatch_std=minibatch_std,
     )  # fmt: skip
     return DCGANModule(generator, discriminator, conditional=bool(num_classes), **module_options)
 

@@ -251,6 +251,11 @@ BAD_TRAIN_INPUTS = [
         "model.generator.label_norm=true needs a conditional model: add model.conditional=true",
     ),
     (
+        ["model.discriminator.minibatch_std=1"],
+        "model.discriminator.minibatch_std=1 must be 0 (off) or a group size >= 2",
+    ),
+    (["model.discriminator.minibatch_std=four"], "model.discriminator.minibatch_std='four'"),
+    (
         ["loss=acgan", "model.conditional=false"],
         "loss=acgan needs a conditional model: add model.conditional=true",
     ),

@@ -103,6 +103,7 @@ def test_conditional_needs_a_class_count() -> None:
         ),
         DCGANDiscriminator(width=8, channels=3, image_size=16, conditional=True, num_classes=4),
         KerasGenerator(latent_dim=12, width=16, conditional=True, num_classes=5, label_norm=True),
+        KerasDiscriminator(width=16, conditional=True, num_classes=5, minibatch_std=4),
     ],
 )
 def test_spec_rebuilds_the_same_architecture(net: torch.nn.Module) -> None:

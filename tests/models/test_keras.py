@@ -93,6 +93,10 @@ def test_any_channel_count_and_side_divisible_by_four(channels: int, size: int) 
         ),
         (lambda: KerasGenerator(conditional=True, num_classes=10, label_norm=1), "label_norm=1"),
         (lambda: KerasGenerator(label_norm=True), "label_norm=true needs a conditional model"),
+        (lambda: KerasDiscriminator(minibatch_std=1), "minibatch_std=1 must be 0 (off) or a"),
+        (lambda: KerasDiscriminator(minibatch_std=-2), "minibatch_std=-2"),
+        (lambda: KerasDiscriminator(minibatch_std=2.5), "minibatch_std=2.5"),
+        (lambda: KerasDiscriminator(minibatch_std=True), "minibatch_std=True"),
     ],
 )
 def test_invalid_arguments_name_the_argument(build, message: str) -> None:

@@ -123,6 +123,7 @@ def test_real_and_fake_share_one_discriminator_pass_with_the_same_logits(num_cla
         ("keras", 1, [8]),  # no BatchNorm, no R1 this step: one joined pass
         ("keras", 0, [4, 4]),  # R1's step (every 4th): apart, its double backward is cheaper
         ("dcgan", 1, [4, 4]),  # BatchNorm: a joined batch would change its statistics
+        ("keras+minibatch_std", 1, [4, 4]),  # joined, real and fake would share groups
     ],
 )
 def test_which_discriminator_steps_join_real_and_fake(
@@ -136,7 +137,7 @@ def test_which_discriminator_steps_join_real_and_fake(
         g, d = DCGANGenerator(16, 8, 1, side), DCGANDiscriminator(8, 0.0, 1, side)
         module = DCGANModule(g, d, loss=lazy_r1)
     else:
-        module = keras_module(loss=lazy_r1)
+        module = keras_module(loss=lazy_r1, minibatch_std=4 if "minibatch" in network else 0)
     assert module.discriminator.batch_independent == (network == "keras")
     calls: list[int] = []
     module.discriminator.register_forward_hook(lambda m, args, out: calls.append(len(args[0])))

@@ -8,7 +8,9 @@ A subclass builds its layers, then the base adds what conditioning needs:
 - ``Discriminator``: ``feature_map`` maps images to (B, C, h, w); the base's linear head reads
   it flattened and gives the logit, and with ``conditional`` a projection head adds
   <embed(y), phi(x)>, phi the map summed over its positions (B, C) (Miyato & Koyama 2018,
-  "cGANs with projection discriminator", as their ResNet D's global sum pooling).
+  "cGANs with projection discriminator", as their ResNet D's global sum pooling). With
+  ``minibatch_std`` the linear head also reads the spread of the image's group
+  (``models/minibatch_std.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from torch import nn
 from dcgan_lab.errors import ArgumentError, UserError
 from dcgan_lab.models.checks import require_flag, require_positive_int
 from dcgan_lab.models.label_norm import LabelAffine
+from dcgan_lab.models.minibatch_std import with_minibatch_std
 from dcgan_lab.targets import require_buildable
 
 
@@ -153,23 +156,27 @@ class Discriminator(Network):
         conditional: bool = False,
         num_classes: int | None = None,
         spectral_norm: bool = False,
+        minibatch_std: int = 0,
         **arguments: Any,
     ) -> None:
         super().__init__(
             channels=channels, image_size=image_size, conditional=conditional,
-            num_classes=num_classes, spectral_norm=spectral_norm, **arguments,
+            num_classes=num_classes, spectral_norm=spectral_norm, minibatch_std=minibatch_std,
+            **arguments,
         )  # fmt: skip
         self.channels = require_positive_int("channels", channels, 1)
         self.image_size = require_positive_int("image_size", image_size, 28)
         self.num_classes = require_classes(conditional, num_classes)
+        self.minibatch_std = require_group(minibatch_std)
         self.label_projection: nn.Embedding | None = None
         self.pooled_dim = 0  # channels of the feature map: the projection's size
 
     def add_heads(self, channels: int, positions: int, bias: bool = True) -> None:
-        """The logit head (channels * positions -> 1) and, when conditional, the projection
-        embedding (classes, channels)."""
+        """The logit head ((channels [+ 1 spread map]) * positions -> 1) and, when
+        conditional, the projection embedding (classes, channels)."""
         self.pooled_dim = channels
-        self.classify = nn.Linear(channels * positions, 1, bias=bias)
+        read = channels + (1 if self.minibatch_std else 0)
+        self.classify = nn.Linear(read * positions, 1, bias=bias)
         if self.num_classes:
             self.label_projection = nn.Embedding(self.num_classes, channels)
 
@@ -187,9 +194,11 @@ class Discriminator(Network):
 
     @property
     def batch_independent(self) -> bool:
-        """True when each image's logit depends on that image alone (no BatchNorm), so
-        batches can be joined into one pass without changing any result."""
-        return not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.modules())
+        """True when each image's logit depends on that image alone (no BatchNorm, no
+        minibatch spread), so batches can be joined into one pass without changing any result."""
+        return not self.minibatch_std and not any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.modules()
+        )
 
     @staticmethod
     def pooled(features: torch.Tensor) -> torch.Tensor:
@@ -198,7 +207,8 @@ class Discriminator(Network):
 
     def logits(self, features: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """features (B, C, h, w) -> logits (B,), plus the label projection when conditional."""
-        out = self.classify(features.flatten(1)).squeeze(1)
+        read = with_minibatch_std(features, self.minibatch_std) if self.minibatch_std else features
+        out = self.classify(read.flatten(1)).squeeze(1)
         if self.label_projection is not None:
             if labels is None:
                 raise ValueError("a conditional discriminator needs labels")
@@ -220,6 +230,16 @@ def require_classes(conditional: bool, num_classes: int | None) -> int:
             "(classes found by clustering)"
         )
     return require_positive_int("num_classes", num_classes, 10)
+
+
+def require_group(value: object) -> int:
+    """``minibatch_std``: 0 (off) or a group of at least 2 images."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value == 1:
+        raise ArgumentError(
+            "minibatch_std",
+            f"{{name}}={value!r} must be 0 (off) or a group size >= 2 (e.g. {{name}}=4)",
+        )
+    return value
 
 
 def add_spectral_norm(module: nn.Module) -> None:
