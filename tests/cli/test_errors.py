@@ -494,6 +494,27 @@ def test_bad_train_input_gives_one_line_and_exit_2(
     assert sorted(in_workdir.glob("outputs/runs/*/*/checkpoints")) == checkpoint_dirs
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["logger=mlflow", "logger.mlflow.experiment_name=''"], "name the MLflow experiment"),
+        (["callbacks.sample_grid.animate=maybe"], "callbacks.sample_grid.animate='maybe'"),
+    ],
+)
+def test_a_bad_logger_or_callback_is_refused_before_the_scorer_reads_any_image(
+    in_workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys, args: list[str], message: str
+) -> None:
+    """The scorer measures the real images first (and trains its feature extractor on first
+    use: minutes), so every setting it does not need is checked before it starts."""
+
+    def scorer_started(*_: object) -> None:
+        raise AssertionError("the scorer started before the bad setting was refused")
+
+    monkeypatch.setattr(train, "build_quality", scorer_started)
+    code = run_main(train, ["trainer=fast", "logger=csv", *args], monkeypatch)
+    the_one_error_line(code, capsys, "dcgan-train", message)
+
+
 def test_the_table_covers_at_least_forty_bad_inputs() -> None:
     assert len(BAD_TRAIN_INPUTS) >= 40
 

@@ -73,11 +73,13 @@ def _train(cfg: DictConfig, on_start: Callable[[], None], lines: RunLog) -> dict
     if cfg.get("ckpt_path"):  # missing, corrupt or of another architecture: one line
         # The module's own loading checks (older layouts upgraded, then the architecture).
         model.on_load_checkpoint(read_checkpoint(cfg.ckpt_path))
-    quality = build_quality(cfg.get("metrics"), datamodule)
     callbacks = instantiate_each(cfg.get("callbacks"))
+    loggers: list[Logger] = instantiate_each(cfg.get("logger"))
+    # After the callbacks' and loggers' checks: the scorer measures the real images (and
+    # trains its feature extractor on first use), seconds to minutes a bad setting need not wait
+    quality = build_quality(cfg.get("metrics"), datamodule)
     if quality is not None:
         callbacks.append(ScoreSamples(quality))
-    loggers: list[Logger] = instantiate_each(cfg.get("logger"))
     trainer: pl.Trainer = hydra.utils.instantiate(
         cfg.trainer, callbacks=callbacks, logger=loggers or False
     )
