@@ -140,18 +140,17 @@ def test_wandb_goes_offline_without_a_login_and_logs_locally(two_runs) -> None:
     assert video_step == 7  # the training animation, at the last step
 
 
-def test_sample_writes_npz_and_grid_from_a_checkpoint(two_runs, tmp_path: Path) -> None:
+def test_sample_writes_npz_and_grid_from_a_checkpoint(two_runs) -> None:
     cwd, dirs, _ = two_runs
     ckpt = dirs[0] / "checkpoints" / "last.ckpt"
-    result = run_cli(["dcgan-sample", f"ckpt_path={ckpt}", "n=10", f"out_dir={tmp_path}"], cwd=cwd)
+    # One process (7 s of imports each): out_dir's own tests are in-process (test_sample.py)
+    result = run_cli(["dcgan-sample", f"ckpt_path={ckpt}", "n=10"], cwd=cwd)
     assert result.returncode == 0, result.stderr
-    images = np.load(tmp_path / "samples_10.npz")["images"]
+    (npz,) = cwd.glob("outputs/samples/*/*/samples_10.npz")  # the default out_dir
+    images = np.load(npz)["images"]
     assert images.shape == (10, 28, 28) and images.dtype == np.uint8
     assert images.min() >= 0 and images.max() <= 255 and images.std() > 0
-    assert (tmp_path / "samples_10.png").stat().st_size > 0
-    default_out = run_cli(["dcgan-sample", f"ckpt_path={ckpt}", "n=3"], cwd=cwd)
-    assert default_out.returncode == 0, default_out.stderr
-    assert len(list(cwd.glob("outputs/samples/*/*/samples_3.npz"))) == 1
+    assert npz.with_suffix(".png").stat().st_size > 0
 
 
 @pytest.mark.slow  # test_sweeps runs a multirun
