@@ -49,6 +49,11 @@ ROWS: dict[str, list[str]] = {
     "diffaugment": ["model.augment=[translation,cutout]"],
     "batch64": ["data.batch_size=64"],  # the reference's batch: 1/8 of the updates
     "bf16": ["trainer.precision=bf16-mixed"],  # faster steps; FID stalled (docs/results.md)
+    # The GPU path beside the same machine's CPU (docs/performance.md, 'Result quality on a
+    # GPU'): the default as `trainer=gpu` runs it, in fp32 and in bf16, and on 4 CPU threads.
+    "gpu": ["trainer=gpu"],
+    "gpu_bf16": ["trainer=gpu", "trainer.precision=bf16-mixed"],
+    "cpu_4_threads": ["threads=4"],
     "hinge": ["loss=hinge"],
     "lsgan": ["loss=lsgan"],
     "wgan_gp": ["loss=wgan_gp", "optimizer_pair=wgan"],

@@ -30,9 +30,11 @@ class GeneratedSet(Metric):
         self.pixels.append(pixels.float())
 
     def compute(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(features (M, F), logits (M, C), pixels (M, P)) of all M images added."""
+        """(features (M, F), logits (M, C), pixels (M, P)) of all M images added, on the
+        CPU: the real set's features and pixels that they are scored against live there
+        (``SampleQuality.real_features``), whatever device generated them."""
         return (
-            dim_zero_cat(self.features),
-            dim_zero_cat(self.logits),
-            dim_zero_cat(self.pixels),
+            dim_zero_cat(self.features).cpu(),
+            dim_zero_cat(self.logits).cpu(),
+            dim_zero_cat(self.pixels).cpu(),
         )
