@@ -61,3 +61,23 @@ def test_different_data_of_equal_size_never_share_an_extractor(mnist5k, tmp_path
     _, b = load_or_train("digits", flipped, tmp_path, steps=5)
     assert a.id != b.id and a.n_train == b.n_train
     assert len(list(tmp_path.glob("autoencoder-digits-*.pt"))) == 2
+
+
+@pytest.mark.parametrize("labelled", [True, False])
+def test_an_extractor_trained_on_first_use_leaves_the_runs_draws_alone(
+    mnist5k, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, labelled: bool
+) -> None:
+    """A run trains the extractor after seeding itself: with or without the cache, the same
+    seed must give the same training draws afterwards (on the CPU and on any GPU)."""
+    data, *_ = mnist5k
+    splits = data.loaded() if labelled else unlabelled(data.loaded())
+    torch.manual_seed(3)
+    expected = torch.rand(5)
+    reseeded: list[int] = []  # seeds given to the GPUs' generators
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", reseeded.append)
+    monkeypatch.setattr(torch.cuda, "manual_seed", reseeded.append)
+    for _ in ("trained", "from the cache"):
+        torch.default_generator.manual_seed(3)
+        load_or_train("digits", splits, tmp_path, steps=5)
+        assert torch.equal(torch.rand(5), expected)
+    assert reseeded == []

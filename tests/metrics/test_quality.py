@@ -115,6 +115,26 @@ def test_real_statistics_are_computed_once_and_kept(mnist5k) -> None:
     assert int(quality.fid.real_features_num_samples) == 300
 
 
+def test_scoring_leaves_the_training_random_streams_as_they_were(
+    mnist5k, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KID and IS draw their subsets from a seeded generator, and training's draws go on
+    as if no scoring had happened: the CPU's stream comes back, and no accelerator's
+    generator is reseeded (its training noise and dropout masks would repeat every epoch)."""
+    quality = quality_for(mnist5k, n_fake=64)
+    torch.manual_seed(5)
+    expected = (torch.rand(4), torch.rand(4))
+    torch.manual_seed(5)
+    first = torch.rand(4)
+    reseeded: list[int] = []  # seeds given to the GPUs' generators from here on
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", reseeded.append)
+    monkeypatch.setattr(torch.cuda, "manual_seed", reseeded.append)
+    kid = [scores_of(quality, real(mnist5k, "train", 64))["kid_mean"] for _ in range(2)]
+    assert torch.equal(first, expected[0]) and torch.equal(torch.rand(4), expected[1])
+    assert kid[0] == kid[1]  # the same subsets each time
+    assert reseeded == []
+
+
 def test_inception_option_fails_at_once_offline(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

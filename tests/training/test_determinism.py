@@ -50,3 +50,20 @@ def test_same_seed_same_losses_for_the_first_50_steps(compose_train) -> None:
     )
     assert other != first
     assert torch.isfinite(torch.tensor(first)).all()
+
+
+def test_a_seed_trains_alike_whether_its_extractor_is_trained_first_or_cached(
+    compose_train, tmp_path
+) -> None:
+    """The first run of a data set trains the scores' extractor after seeding itself; the
+    next finds it cached. The same seed must give the same run either way."""
+    from dcgan_lab.cli.train import train
+
+    common = ["data=random", "trainer=fast", "logger=none", "metrics.extractor_steps=30",
+              "metrics.n_fake=64", f"paths.cache_dir={tmp_path / 'cache'}"]  # fmt: skip
+    finals = [
+        train(compose_train(*common, f"paths.output_dir={tmp_path / run}"))
+        for run in ("first", "cached")
+    ]
+    assert len(list((tmp_path / "cache").glob("*.pt"))) == 1  # trained once, then read
+    assert finals[0]["val/fid"] > 0 and finals[0] == finals[1]

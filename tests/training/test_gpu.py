@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from tests.conftest import offline_env, run_cli
+from dcgan_lab.data.datamodule import to_signed_unit
+from dcgan_lab.metrics.build import build_sample_quality
+from tests.conftest import EXTRACTOR_STEPS, offline_env, run_cli
 
 pytestmark = [
     pytest.mark.gpu,
@@ -47,3 +49,19 @@ def test_a_gpu_run_scores_each_epoch_and_samples_where_no_gpu_is(
     with np.load(tmp_path / "samples" / "samples_10.npz") as saved:
         assert saved["images"].shape == (10, 28, 28) and saved["images"].std() > 0
         assert saved["labels"].tolist() == [1] * 10
+
+
+def test_scoring_leaves_the_gpu_generator_where_training_left_it(mnist5k) -> None:
+    """Each epoch's scoring must not rewind the GPU's generator: training's noise and dropout
+    masks would then repeat every epoch, and D learns the masks instead of the images."""
+    data, _, _, cache = mnist5k
+    quality, _ = build_sample_quality(data, cache_dir=cache, extractor_steps=EXTRACTOR_STEPS,
+                                      n_fake=64)  # fmt: skip
+    quality.to("cuda")
+    torch.cuda.manual_seed(7)
+    before = torch.cuda.get_rng_state()
+    fakes = to_signed_unit(data.loaded().train_images[:64]).cuda()
+    quality.add_fake(fakes)
+    scores = quality.compute()
+    assert math.isfinite(scores["kid_mean"]) and math.isfinite(scores["fid"])
+    assert torch.equal(torch.cuda.get_rng_state(), before)

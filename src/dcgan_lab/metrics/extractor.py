@@ -21,6 +21,7 @@ from dcgan_lab.data.splits import ImageSplits
 from dcgan_lab.errors import UserError
 from dcgan_lab.metrics.autoencoder import FeatureAutoencoder
 from dcgan_lab.metrics.classifier import DomainClassifier
+from dcgan_lab.metrics.random_stream import own_cpu_stream
 from dcgan_lab.runs.atomic import atomic_write, atomic_write_text
 
 # Bump when an extractor or its training changes: old cache entries are then ignored.
@@ -127,11 +128,11 @@ def train_classifier(
 ) -> tuple[DomainClassifier, float]:
     """Train on the training split with light augmentation; return it and held-out accuracy.
     ``what``: the classifier's name on the progress bar."""
-    torch.manual_seed(seed)
-    _, channels, side, _ = splits.train_images.shape
-    classifier = DomainClassifier(channels, side, splits.num_classes)
-    batches = training_batches(splits, steps, seed, batch_size, progress, what)
-    fit(classifier, lambda x, y: F.cross_entropy(classifier(x), y), batches, steps)
+    with own_cpu_stream(seed):  # trained on first use mid-run: the run's draws stay its own
+        _, channels, side, _ = splits.train_images.shape
+        classifier = DomainClassifier(channels, side, splits.num_classes)
+        batches = training_batches(splits, steps, seed, batch_size, progress, what)
+        fit(classifier, lambda x, y: F.cross_entropy(classifier(x), y), batches, steps)
     return classifier, accuracy(classifier, splits.val_images, splits.val_labels)
 
 
@@ -139,11 +140,11 @@ def train_autoencoder(
     splits: ImageSplits, steps: int, seed: int = 0, batch_size: int = 128, progress: bool = True
 ) -> tuple[FeatureAutoencoder, float]:
     """Train to reconstruct the training split; return it and the held-out RMSE."""
-    torch.manual_seed(seed)
-    _, channels, side, _ = splits.train_images.shape
-    autoencoder = FeatureAutoencoder(channels, side)
-    batches = training_batches(splits, steps, seed, batch_size, progress, "feature autoencoder")
-    fit(autoencoder, lambda x, _: F.mse_loss(autoencoder(x), x), batches, steps)
+    with own_cpu_stream(seed):
+        _, channels, side, _ = splits.train_images.shape
+        autoencoder = FeatureAutoencoder(channels, side)
+        batches = training_batches(splits, steps, seed, batch_size, progress, "feature autoencoder")
+        fit(autoencoder, lambda x, _: F.mse_loss(autoencoder(x), x), batches, steps)
     with torch.no_grad():
         errors = [
             F.mse_loss(autoencoder(x), x, reduction="sum")
@@ -172,7 +173,8 @@ def load_or_train(
     if weights.is_file() and meta.is_file() and not retrain:
         try:
             info = ExtractorInfo(**json.loads(meta.read_text()))
-            cached = build_extractor(kind, splits)
+            with own_cpu_stream(0):  # its random initial weights: drawn aside, then replaced
+                cached = build_extractor(kind, splits)
             cached.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
             return cached.eval(), info
         except Exception as err:  # a damaged cache entry is rebuilt, not fatal

@@ -26,6 +26,7 @@ from dcgan_lab.metrics.generated_set import GeneratedSet
 from dcgan_lab.metrics.manifold import MIN_POINTS, precision_recall_density_coverage
 from dcgan_lab.metrics.memorisation import TrainingNeighbours, pixel_vectors
 from dcgan_lab.metrics.modes import class_coverage
+from dcgan_lab.metrics.random_stream import own_cpu_stream
 from dcgan_lab.models.checks import require_int
 
 # images (B, C, H, W) in [-1, 1] -> what the feature modules expect
@@ -182,9 +183,8 @@ class SampleQuality:
             raise RuntimeError("SampleQuality.compute() needs real and fake images first")
         # KID draws subsets without replacement: never larger than either set.
         self.kid.subset_size = min(self.kid_subset_size, self.n_real, n_fake)
-        # KID and IS permute with the global RNG; fork it so training stays reproducible.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
+        # KID and IS permute with the CPU's global generator (torch.randperm).
+        with own_cpu_stream(self.seed):
             kid_mean, kid_std = self.kid.compute()
             is_mean = math.nan  # no class logits: no Inception Score
             if self.inception is not None:
