@@ -308,6 +308,14 @@ BAD_TRAIN_INPUTS = [
     (["model.mode_seeking.fade=-0.5"], "model.mode_seeking.fade=-0.5 must be in [0, 1]"),
     (["model.mode_seeking.fade=late"], "model.mode_seeking.fade='late' must be in [0, 1]"),
     (
+        ["model.mode_seeking.space=features"],
+        "model.mode_seeking.space='features': choose one of pixels, discriminator",
+    ),
+    (
+        ["model.mode_seeking.space=1"],
+        "model.mode_seeking.space=1: choose one of pixels, discriminator",
+    ),
+    (
         ["experiment=keras", "model.mode_seeking.weight=1"],
         "step=keras draws no twin fakes for mode seeking",
     ),

@@ -36,6 +36,30 @@ def test_g_loss_adds_the_term_only_when_twins_are_given_and_the_weight_is_on() -
     assert float(seeking - plain) == pytest.approx(2.0 / (0.1 / 0.5 + EPS), rel=1e-4)
 
 
+def test_in_discriminator_space_the_term_compares_ds_feature_maps_relative_to_their_size() -> None:
+    settings = ModeSeekingSettings(weight=3.0, space="discriminator")
+    fake, twin = torch.full((2, 4, 3, 3), 1.0), torch.full((2, 4, 3, 3), 3.0)
+    # |1 - 3| over the mean magnitude (1 + 3) / 2: relative distance 1, ratio 1 / 0.5 = 2
+    penalty = settings.penalty(fake, Twins(twin, latent_gap=torch.tensor(0.5)))
+    assert float(penalty) == pytest.approx(3.0 / (2.0 + EPS))
+    scaled = settings.penalty(10 * fake, Twins(10 * twin, latent_gap=torch.tensor(0.5)))
+    assert float(scaled) == pytest.approx(float(penalty))  # D's feature scale drops out
+
+
+def test_g_loss_in_discriminator_space_reads_ds_features_of_both_fakes() -> None:
+    module = keras_module(
+        width=4, latent_dim=8, mode_seeking={"weight": 2.0, "space": "discriminator"}
+    )
+    module.eval()  # dropout off: the same features in every computation
+    fake, twin = torch.randn(4, 1, 28, 28), torch.randn(4, 1, 28, 28)
+    with torch.no_grad():
+        plain = module.objective.generator_loss(fake, None)
+        seeking = module.objective.generator_loss(fake, None, twins=Twins(twin, torch.tensor(0.5)))
+        a, b = module.discriminator.feature_map(fake), module.discriminator.feature_map(twin)
+    relative = float((a - b).abs().mean() / ((a.abs().mean() + b.abs().mean()) / 2))
+    assert float(seeking - plain) == pytest.approx(2.0 / (relative / 0.5 + EPS), rel=1e-4)
+
+
 def test_twins_are_g_on_the_second_latents_with_the_same_labels() -> None:
     module = keras_module(width=4, latent_dim=8, num_classes=10)
     generator = module.generator.eval()  # running statistics: each image on its own
@@ -48,27 +72,36 @@ def test_twins_are_g_on_the_second_latents_with_the_same_labels() -> None:
     assert float(twins.latent_gap) == pytest.approx(float((z - twin_z).abs().mean()))
 
 
-def test_minimising_the_term_alone_spreads_one_class_images_apart() -> None:
+@pytest.mark.parametrize("space", ["pixels", "discriminator"])
+def test_minimising_the_term_alone_spreads_one_class_images_apart(space: str) -> None:
     """The behaviour the term is for: G's images of one label, for different latents, move
-    apart when G follows the term's gradient (no D involved)."""
+    apart, in the space the term measures, when G follows its gradient (D fixed)."""
     torch.manual_seed(0)
-    module = keras_module(width=8, latent_dim=8, num_classes=10)
-    generator, settings = module.generator, ModeSeekingSettings(1.0)
+    module = keras_module(width=8, latent_dim=8, num_classes=10,
+                          mode_seeking={"weight": 1.0, "space": space})  # fmt: skip
+    generator, objective = module.generator, module.objective
+    module.discriminator.eval().requires_grad_(False)
     optimizer = torch.optim.Adam(generator.parameters(), lr=1e-3)
     labels = torch.full((16,), 7)
 
-    def spread() -> float:  # mean |G(z1, 7) - G(z2, 7)| over fresh latents, eval mode
+    def seen(images: torch.Tensor) -> torch.Tensor:
+        return images if space == "pixels" else module.discriminator.feature_map(images)
+
+    def spread() -> float:  # mean relative |G(z1, 7) - G(z2, 7)| over fresh latents, eval mode
         with torch.no_grad():
             generator.eval()
             z, twin_z = torch.randn(64, 8), torch.randn(64, 8)
             fake, twins = with_twins(generator, z, labels.repeat(4), twin_z)
             generator.train()
-        return float((fake - twins.images).abs().mean())
+            a, b = seen(fake), seen(twins.images)
+        return float((a - b).abs().mean() / (a.abs().mean() + b.abs().mean()))
 
     before = spread()
     for _ in range(30):
         fake, twins = with_twins(generator, torch.randn(16, 8), labels, torch.randn(16, 8))
         optimizer.zero_grad()
-        settings.penalty(fake, twins).backward()
+        # the term alone: D is fixed and in eval mode, so the GAN parts cancel exactly
+        term = objective.generator_loss(fake, labels, twins=twins)
+        (term - objective.generator_loss(fake, labels)).backward()
         optimizer.step()
     assert spread() > 1.5 * before

@@ -9,8 +9,12 @@ much as the latents do,
 last share of the run (by epochs or time budget, as the EMA's span measures it): variety
 is sought early and the last stretch refines the images the earlier one spread apart.
 The module draws the twin z2 for each training latent and runs both through G as one
-batch; D scores only the first half, so the term costs G's pass on the twins, never a D
-pass. Paper weight: 1.
+batch; D scores only the first half, so in pixels the term costs G's pass on the twins.
+With ``space="discriminator"`` the distance is taken between D's last feature maps of the
+two fakes instead, relative to their mean magnitude (so a weight means about what it means
+in pixels, whose magnitude in [-1, 1] images is about 1): images that differ in what D sees
+rather than in any pixels. That costs a D pass (forward and backward) on both halves.
+Paper weight: 1, in pixels.
 """
 
 from __future__ import annotations
@@ -21,9 +25,15 @@ from typing import Any, NamedTuple
 
 import torch
 
-from dcgan_lab.models.checks import require_non_negative, require_unit_interval, settings_node
+from dcgan_lab.models.checks import (
+    require_choice,
+    require_non_negative,
+    require_unit_interval,
+    settings_node,
+)
 
 EPS = 1e-5
+SPACES = ("pixels", "discriminator")  # where the two fakes' distance is measured
 
 
 class Twins(NamedTuple):
@@ -39,6 +49,7 @@ class ModeSeekingSettings:
 
     weight: float = 0.0
     fade: float = 0.0
+    space: str = "pixels"
 
     def weight_at(self, progress: float) -> float:
         """The weight when ``progress`` (0..1) of the run is done."""
@@ -47,10 +58,13 @@ class ModeSeekingSettings:
         return self.weight * min(1.0, max(0.0, (1.0 - progress) / self.fade))
 
     def penalty(self, fake: torch.Tensor, twins: Twins, progress: float = 0.0) -> torch.Tensor:
-        """``weight / (ratio + eps)`` for fakes (B, C, H, W) and their twins (same shape),
-        at ``progress`` (0..1) of the run."""
-        ratio = (fake - twins.images).abs().mean() / twins.latent_gap
-        return self.weight_at(progress) / (ratio + EPS)
+        """``weight / (ratio + eps)`` for fakes (B, ...) and their twins (same shape): the
+        images in pixels, D's feature maps of them in ``discriminator`` space; at
+        ``progress`` (0..1) of the run."""
+        gap = (fake - twins.images).abs().mean()
+        if self.space == "discriminator":  # relative: D's features have no fixed scale
+            gap = gap / ((fake.abs().mean() + twins.images.abs().mean()) / 2).detach()
+        return self.weight_at(progress) / (gap / twins.latent_gap + EPS)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,7 +76,8 @@ def mode_seeking_settings(node: Mapping[str, Any] | None) -> ModeSeekingSettings
     weight = require_non_negative("mode_seeking.weight", settings.weight)
     # a fade of 1 (over the whole run) is valid: require_fraction's [0, 1) would refuse it
     fade = require_unit_interval("mode_seeking.fade", settings.fade, 0.5, zero=True, one=True)
-    return ModeSeekingSettings(weight, fade)
+    space = require_choice("mode_seeking.space", settings.space, SPACES)
+    return ModeSeekingSettings(weight, fade, space)
 
 
 def with_twins(

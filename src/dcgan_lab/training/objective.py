@@ -154,7 +154,12 @@ class AdversarialObjective:
         if near is not None and self.consistency.zcr_generator_weight:
             g_loss = g_loss - self.consistency.zcr_generator_weight * F.mse_loss(fake, near)
         if twins is not None and self.mode_seeking.weight:
-            g_loss = g_loss + self.mode_seeking.penalty(fake, twins, progress)
+            compared = fake
+            if self.mode_seeking.space == "discriminator":  # D's last feature maps, one pass
+                both = self.discriminator.feature_map(torch.cat([fake, twins.images]))
+                compared, twin_features = both.chunk(2)  # (B, C, h, w) each
+                twins = twins._replace(images=twin_features)
+            g_loss = g_loss + self.mode_seeking.penalty(compared, twins, progress)
         if classes is not None and labels is not None:  # ACGAN: fakes D can classify
             g_loss = g_loss + self.loss.ac_weight * F.cross_entropy(classes, labels)
         return g_loss
