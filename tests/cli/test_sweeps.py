@@ -15,11 +15,11 @@ from wandb.sdk.launch.sweeps.utils import create_sweep_command_args
 
 from dcgan_lab.report.collect import read_sweep
 from dcgan_lab.report.markdown import write_report
-from tests.conftest import CONF, run_cli
+from tests.conftest import CONF, FAST_METRICS, run_cli
 from tests.wandb_records import read_run
 
 ROOT = CONF.parent
-TINY = ["data=random", "trainer=fast", "metrics.extractor_steps=30", "metrics.n_fake=64"]
+TINY = ["data=random", "trainer=fast", *FAST_METRICS]
 
 
 def sweep_dirs(cwd: Path) -> list[Path]:
@@ -407,7 +407,7 @@ SLOW_EXPERIMENTS = ("fashion", "paper_adam", "keras")
 def test_every_experiment_file_runs(tmp_path: Path, name: str) -> None:
     result = run_cli(
         ["dcgan-train", f"experiment={name}", "trainer=fast", "logger=csv",
-         "metrics.extractor_steps=30", "metrics.n_fake=64", "metrics.n_real=200"],
+         *FAST_METRICS, "metrics.n_real=200"],
         tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]

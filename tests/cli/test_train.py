@@ -17,12 +17,11 @@ from omegaconf import OmegaConf
 
 from dcgan_lab.cli import evaluate
 from dcgan_lab.cli.common import config_dir
-from tests.conftest import offline_env, run_cli
+from tests.conftest import FAST_METRICS, offline_env, run_cli
 from tests.wandb_records import read_run
 
 # Tiny runs; the random data set's extractor needs few steps.
 FAST = ["trainer=fast", "data=random"]
-FAST_METRICS = ["metrics.extractor_steps=30", "metrics.n_fake=64"]
 ADA_ONE_THREAD = ["technique=ada", "threads=1"]  # as hparams_search=techniques runs its jobs
 
 

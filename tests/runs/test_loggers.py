@@ -14,10 +14,10 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from dcgan_lab.cli.train import train
-from tests.conftest import run_cli
+from tests.conftest import FAST_METRICS, run_cli
 
 LOGGERS = "logger=[csv,tensorboard,mlflow]"
-QUICK = ["trainer=fast", "data=random", "metrics.extractor_steps=30", "metrics.n_fake=64"]
+QUICK = ["trainer=fast", "data=random", *FAST_METRICS]
 TAGS = ("train/d_loss", "train/g_loss", "val/fid", "val/fid_best")
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import offline_env
+from tests.conftest import FAST_METRICS, offline_env
 from tests.wandb_stub import StubRecord, wandb_stub_server
 
 # A stub W&B server and three runs against it: about 40 s (nox -s slow); the offline mode
@@ -21,7 +21,7 @@ from tests.wandb_stub import StubRecord, wandb_stub_server
 pytestmark = pytest.mark.slow
 
 FAST = ["trainer=fast", "data=random", "logger.wandb.project=p1"]
-SCORED = ["metrics.extractor_steps=30", "metrics.n_fake=64"]
+SCORED = FAST_METRICS
 API_KEY = "k" * 40  # W&B checks the length only
 
 

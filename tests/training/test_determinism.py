@@ -7,6 +7,9 @@ import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
 
+from dcgan_lab.cli.train import train
+from tests.conftest import FAST_METRICS
+
 
 class LossRecorder(pl.Callback):
     def __init__(self) -> None:
@@ -57,10 +60,8 @@ def test_a_seed_trains_alike_whether_its_extractor_is_trained_first_or_cached(
 ) -> None:
     """The first run of a data set trains the scores' extractor after seeding itself; the
     next finds it cached. The same seed must give the same run either way."""
-    from dcgan_lab.cli.train import train
-
-    common = ["data=random", "trainer=fast", "logger=none", "metrics.extractor_steps=30",
-              "metrics.n_fake=64", f"paths.cache_dir={tmp_path / 'cache'}"]  # fmt: skip
+    common = ["data=random", "trainer=fast", "logger=none", *FAST_METRICS,
+              f"paths.cache_dir={tmp_path / 'cache'}"]  # fmt: skip
     finals = [
         train(compose_train(*common, f"paths.output_dir={tmp_path / run}"))
         for run in ("first", "cached")

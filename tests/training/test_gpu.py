@@ -14,7 +14,7 @@ import torch
 
 from dcgan_lab.data.datamodule import to_signed_unit
 from dcgan_lab.metrics.build import build_sample_quality
-from tests.conftest import EXTRACTOR_STEPS, offline_env, run_cli
+from tests.conftest import EXTRACTOR_STEPS, FAST_METRICS, offline_env, run_cli
 
 pytestmark = [
     pytest.mark.gpu,
@@ -23,8 +23,7 @@ pytestmark = [
 
 # Two short epochs on the random data set (2 classes), scored with a quickly trained extractor.
 SHORT = ["trainer.max_epochs=2", "trainer.limit_train_batches=20",
-         "trainer.limit_val_batches=2", "data=random", "logger=csv",
-         "metrics.extractor_steps=30", "metrics.n_fake=64"]  # fmt: skip
+         "trainer.limit_val_batches=2", "data=random", "logger=csv", *FAST_METRICS]  # fmt: skip
 
 
 @pytest.mark.parametrize("precision", ["32-true", "bf16-mixed"])
