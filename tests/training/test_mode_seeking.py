@@ -3,6 +3,8 @@ draws for it, and that minimising it alone spreads G's images of one class apart
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 
@@ -58,6 +60,38 @@ def test_g_loss_in_discriminator_space_reads_ds_features_of_both_fakes() -> None
         a, b = module.discriminator.feature_map(fake), module.discriminator.feature_map(twin)
     relative = float((a - b).abs().mean() / ((a.abs().mean() + b.abs().mean()) / 2))
     assert float(seeking - plain) == pytest.approx(2.0 / (relative / 0.5 + EPS), rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("options", "d_passes"),
+    [({}, 1), ({"augment": ["translation"]}, 2), ({"minibatch_std": 2}, 2)],
+)
+def test_in_discriminator_space_one_d_pass_gives_the_fakes_logits_and_both_feature_maps(
+    options: dict[str, Any], d_passes: int
+) -> None:
+    """A plain critic (no augmentation, each image on its own) scores the fakes from the
+    pass that maps both halves: the loss and G's gradient of two passes, from one."""
+    module = keras_module(
+        width=4, latent_dim=8, num_classes=10, dropout=0.0,
+        mode_seeking={"weight": 2.0, "space": "discriminator"}, **options,
+    )  # fmt: skip
+    d = module.discriminator.requires_grad_(False)
+    passes: list[int] = []
+    d.get_submodule("features").register_forward_hook(lambda *_: passes.append(1))
+    fake = torch.randn(4, 1, 28, 28, requires_grad=True)
+    twin, labels = torch.randn(4, 1, 28, 28), torch.tensor([7, 1, 3, 7])
+    twins = Twins(twin, torch.tensor(0.5))
+    loss = module.objective.generator_loss(fake, labels, twins=twins)
+    assert len(passes) == d_passes
+    if d_passes > 1:
+        return  # augmented or grouped: the fakes' logits need their own pass
+    (grad,) = torch.autograd.grad(loss, fake)
+    separate = module.loss.generator(d(fake, labels)) + module.mode_seeking.penalty(
+        d.feature_map(fake), Twins(d.feature_map(twin), twins.latent_gap)
+    )
+    (separate_grad,) = torch.autograd.grad(separate, fake)
+    assert float(loss.detach()) == pytest.approx(float(separate.detach()), rel=1e-5)
+    assert torch.allclose(grad, separate_grad, rtol=1e-4, atol=1e-7)
 
 
 def test_twins_are_g_on_the_second_latents_with_the_same_labels() -> None:

@@ -13,7 +13,9 @@ batch; D scores only the first half, so in pixels the term costs G's pass on the
 With ``space="discriminator"`` the distance is taken between D's last feature maps of the
 two fakes instead, relative to their mean magnitude (so a weight means about what it means
 in pixels, whose magnitude in [-1, 1] images is about 1): images that differ in what D sees
-rather than in any pixels. That costs a D pass (forward and backward) on both halves.
+rather than in any pixels. That costs a D pass (forward and backward) on both halves; with
+a plain critic (``AdversarialObjective.critic_is_plain``) the fakes' logits come from the
+same pass.
 Paper weight: 1, in pixels.
 """
 

@@ -49,6 +49,15 @@ class AdversarialObjective:
         self.mode_seeking = mode_seeking or ModeSeekingSettings()
         self.consistency = consistency or ConsistencySettings()
 
+    @property
+    def critic_is_plain(self) -> bool:
+        """True when ``critic`` is D alone on the raw images, each on its own: no
+        augmentation, no ACGAN head, no BatchNorm or minibatch spread. Then D's pass over a
+        larger batch holding the images gives their logits too (only dropout's masks are
+        drawn in another order)."""
+        plain = self.augment is None and self.ada is None and self.aux_classifier is None
+        return plain and self.discriminator.batch_independent
+
     def critic(self, images: torch.Tensor, labels: torch.Tensor | None) -> Scores:
         """D's logits (B,) on images (B, C, H, W), and the auxiliary classifier's class
         logits (B, classes) with ACGAN (else None)."""
@@ -149,14 +158,21 @@ class AdversarialObjective:
         other latents with the same labels, which D does not score, its weight at
         ``progress`` (0..1) of the run. Call it, and backpropagate, inside
         ``frozen(discriminator, aux_classifier)``."""
-        logits, classes = self.critic(fake, labels)
+        seeking = bool(self.mode_seeking.weight)
+        both = None  # D's last feature maps of [fakes, twins] (2B, C, h, w), one pass
+        if twins is not None and seeking and self.mode_seeking.space == "discriminator":
+            both = self.discriminator.feature_map(torch.cat([fake, twins.images]))
+        if both is not None and self.critic_is_plain:
+            # the fakes' half of that pass is what ``critic`` would compute: no second pass
+            logits, classes = self.discriminator.logits(both[: len(fake)], labels), None
+        else:
+            logits, classes = self.critic(fake, labels)
         g_loss = self.loss.generator(self.topk.kept(logits, epoch))
         if near is not None and self.consistency.zcr_generator_weight:
             g_loss = g_loss - self.consistency.zcr_generator_weight * F.mse_loss(fake, near)
-        if twins is not None and self.mode_seeking.weight:
+        if twins is not None and seeking:
             compared = fake
-            if self.mode_seeking.space == "discriminator":  # D's last feature maps, one pass
-                both = self.discriminator.feature_map(torch.cat([fake, twins.images]))
+            if both is not None:
                 compared, twin_features = both.chunk(2)  # (B, C, h, w) each
                 twins = twins._replace(images=twin_features)
             g_loss = g_loss + self.mode_seeking.penalty(compared, twins, progress)
