@@ -1,8 +1,9 @@
 """What mode seeking costs per training step, side by side in one process.
 
 Each row is ``Trainer.fit`` on the default config plus the row's overrides (metrics and
-validation off, CSV logging on), over the same batches of mnist5k. Rows alternate, round
-after round, and the table shows each row's median images/s and its ratio to the default:
+validation off, CSV logging on; ``throughput.run_project``), over the same batches of
+mnist5k. Rows alternate, round after round, and the table shows each row's median images/s
+and its ratio to the default:
 
 - the default, and the default with a D without dropout (what the mode-seeking rows use);
 - mode seeking in pixels (``technique=mode_seeking``: G's pass on the twin latents);
@@ -19,15 +20,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any
 
-import pytorch_lightning as pl
 import torch
-from common import BatchTimer, compose_config
-from hydra.utils import instantiate
+from common import compose_config
+from throughput import run_project
 
 from dcgan_lab.training.objective import AdversarialObjective
 
@@ -54,21 +52,10 @@ def separate_logits_pass() -> Iterator[None]:
 
 
 def images_per_second(overrides: list[str], separate: bool, batches: int, warmup: int) -> float:
+    """``throughput.run_project`` on the default config plus ``overrides``, unscored."""
     cfg = compose_config("metrics=none", "logger=csv", "seed=1", *overrides)
-    cfg.paths.output_dir = tempfile.mkdtemp(prefix="dcgan-ms-cost-")
-    pl.seed_everything(cfg.seed, verbose=False)
-    data = instantiate(cfg.data)
-    module = instantiate(cfg.model)
-    timer = BatchTimer(warmup)
-    trainer: Any = instantiate(
-        cfg.trainer, logger=instantiate(cfg.logger.csv), callbacks=[timer], max_epochs=-1,
-        max_time=None, max_steps=2 * (warmup + batches),  # two optimizer steps per batch
-        limit_val_batches=0, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False,
-    )  # fmt: skip
     with separate_logits_pass() if separate else nullcontext():
-        trainer.fit(module, datamodule=data)
-    return timer.batches * cfg.data.batch_size / timer.seconds
+        return run_project(cfg, "cpu", batches, warmup, "", metrics=False).images_per_s
 
 
 def main() -> None:
