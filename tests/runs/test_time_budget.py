@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from dcgan_lab.cli.train import train
 
@@ -59,3 +59,24 @@ def test_a_run_stopped_by_its_time_budget_scores_its_last_weights_and_says_so(
         scored = [int(r["step"]) for r in csv.DictReader(f) if r["val/fid"]]
     # The log axis counts batches (two optimizer steps each): the last batch was scored.
     assert scored[-1] == saved["global_step"] // 2 - 1
+
+
+def test_a_budgeted_fp32_run_on_a_cpu_with_native_bf16_names_the_faster_precision(
+    compose_train: Callable[..., DictConfig],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The line `dcgan-train` prints where bf16 would buy steps (any CPU here: the check of
+    the CPU is patched); the precision the run trains in stays the config's."""
+    monkeypatch.setattr("dcgan_lab.cli.train.native_bf16_cpu", lambda: True)
+    cfg = compose_train(
+        "data=random", "logger=csv", "metrics=none", "trainer.max_time=00:00:00:02",
+        "trainer.enable_progress_bar=false",
+    )  # fmt: skip
+    train(cfg)
+    out = capsys.readouterr().out
+    line = "this CPU runs bf16 natively (AVX-512 BF16 or AMX): trainer.precision=bf16-mixed"
+    assert line in out
+    assert line in (tmp_path / "run" / "train.log").read_text()
+    assert OmegaConf.load(tmp_path / "run" / "config.yaml").trainer.precision == "32-true"

@@ -14,7 +14,7 @@ from dcgan_lab.data import ImageDataModule
 from dcgan_lab.data.sources import RandomImages
 from dcgan_lab.models.upsample_conv import NearestUpsampleConv2d
 from dcgan_lab.training.module import DCGANModule
-from dcgan_lab.training.precision import emulated_bf16_notice
+from dcgan_lab.training.precision import precision_notice
 from tests.conftest import keras_module
 
 
@@ -119,20 +119,29 @@ def test_fused_upsample_keeps_checkpoints_and_computes_the_same_generator() -> N
 
 
 @pytest.mark.parametrize(
-    ("accelerator", "precision", "native", "warned"),
+    ("accelerator", "precision", "native", "max_time", "notice"),
     [
-        ("cpu", "bf16-mixed", False, True),  # emulated: about 10x slower than fp32
-        ("cpu", "bf16-true", False, True),
-        ("cpu", "bf16-mixed", True, False),  # AVX-512 BF16 or AMX: no notice
-        ("cpu", "32-true", False, False),
-        ("gpu", "bf16-mixed", False, False),  # the CPU's abilities do not matter there
+        ("cpu", "bf16-mixed", False, None, "no native bf16"),  # emulated: about 10x slower
+        ("cpu", "bf16-true", False, "00:00:10:00", "no native bf16"),
+        ("cpu", "bf16-mixed", True, "00:00:10:00", None),  # AVX-512 BF16 or AMX: as asked
+        ("cpu", "32-true", False, "00:00:10:00", None),  # nothing faster on this CPU
+        ("cpu", "32-true", True, "00:00:10:00", "runs bf16 natively"),  # more steps in budget
+        ("cpu", "32", True, "00:00:10:00", "runs bf16 natively"),
+        ("cpu", "32-true", True, None, None),  # no budget: speed buys no quality
+        ("cpu", "16-mixed", True, "00:00:10:00", None),  # the user chose a half precision
+        ("gpu", "bf16-mixed", False, None, None),  # the CPU's abilities do not matter there
+        ("gpu", "32-true", True, "00:00:10:00", None),
     ],
-)
-def test_bf16_on_a_cpu_without_it_gets_a_notice(
-    accelerator: str, precision: str, native: bool, warned: bool
+)  # fmt: skip
+def test_precision_notice_names_what_this_cpu_does_with_bf16(
+    accelerator: str, precision: str, native: bool, max_time: str | None, notice: str | None
 ) -> None:
-    trainer = OmegaConf.create({"accelerator": accelerator, "precision": precision})
-    notice = emulated_bf16_notice(trainer, native)
-    assert (notice is not None) == warned
-    if notice:
-        assert notice.startswith(f"trainer.precision={precision}: this CPU has no native bf16")
+    trainer = OmegaConf.create(
+        {"accelerator": accelerator, "precision": precision, "max_time": max_time}
+    )
+    line = precision_notice(trainer, native)
+    if notice is None:
+        assert line is None, line
+    else:
+        assert line is not None and notice in line
+        assert "trainer.precision=" in line  # the key that changes it

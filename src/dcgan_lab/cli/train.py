@@ -29,7 +29,7 @@ from dcgan_lab.runs.run_dir import RunDir
 from dcgan_lab.runs.run_log import RunLog, log, run_log, say
 from dcgan_lab.runs.status import is_rank_zero, run_recorded
 from dcgan_lab.runs.time_budget import budget_timer
-from dcgan_lab.training.precision import emulated_bf16_notice, native_bf16_cpu
+from dcgan_lab.training.precision import native_bf16_cpu, precision_notice
 from dcgan_lab.training.progress import batches_done
 from dcgan_lab.training.scoring import ScoreSamples
 from dcgan_lab.training.stop import StopAtIteration
@@ -92,7 +92,7 @@ def _train(cfg: DictConfig, on_start: Callable[[], None], lines: RunLog) -> dict
         log.info(
             "run %s, overrides: %s, torch threads: %d", run.root, overrides, torch.get_num_threads()
         )
-    notice = emulated_bf16_notice(cfg.trainer, native_bf16_cpu())
+    notice = precision_notice(cfg.trainer, native_bf16_cpu())
     if notice:
         say(notice)
     on_start()
