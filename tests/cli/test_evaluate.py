@@ -88,7 +88,7 @@ def test_samples_from_any_generator_are_scored_with_the_protocol(tmp_path: Path)
     assert row["protocol"] | {"extractor": "x"} == {
         "n_real": 64, "n_fake": 100, "real_split": row["protocol"]["real_split"],
         "train_reference": "the training split (memorisation)", "generator": "samples file",
-        "bn_sampling": None, "truncation": None, "seed": 1234, "extractor": "x",
+        "bn_sampling": None, "truncation": None, "seed": 1234, "draws": 1, "extractor": "x",
         "extractor_acc": row["protocol"]["extractor_acc"],
     }  # fmt: skip
     assert row["protocol"]["extractor"].startswith("classifier-random-")
@@ -158,6 +158,12 @@ BAD_EVAL_INPUTS = [
     (["samples={tmp}/good.npz", "data=random", "cas=-1"], "cas=-1: generated images for the"),
     (["samples={tmp}/good.npz", "data=random", "cas=many"], "cas='many': generated images"),
     (["samples={tmp}/good.npz", "data=random", "cas=true"], "cas=True: generated images"),
+    (["samples={tmp}/good.npz", "data=random", "draws=0"], "draws=0 must be an integer >= 1"),
+    (["samples={tmp}/good.npz", "data=random", "draws=-2"], "draws=-2 must be an integer >= 1"),
+    (["samples={tmp}/good.npz", "data=random", "draws=1.5"], "draws=1.5 must be an integer >= 1"),
+    (["samples={tmp}/good.npz", "data=random", "draws=many"], "draws='many' must be an integer"),
+    (["samples={tmp}/good.npz", "data=random", "draws=true"], "draws=True must be an integer"),
+    (["samples={tmp}/good.npz", "data=random", "draws=3"], "a samples file is one fixed draw"),
     (["samples={tmp}/good.npz", "data=random", "latent_scales=[0]"], "latent_scales=[0]: give"),
     (["samples={tmp}/good.npz", "data=random", "truncation=0"], "truncation=0: give a threshold"),
     (["samples={tmp}/good.npz", "data=random", "truncation=0.7"], "a samples file is already"),

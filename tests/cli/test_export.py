@@ -101,6 +101,12 @@ def test_dcgan_eval_scores_an_exported_generator_as_its_checkpoint(
     direct = quality.score(module.sample, module.latent_dim, torch.device("cpu"))
     assert row["fid"] == pytest.approx(direct["fid"], rel=1e-3)
     assert row["generator"] == "file (raw)" and row["bn_sampling"] == "standing"
+    # draws=2: the second draw is the checkpoint's on the next noise seed
+    assert run_main(evaluate, [*args, "draws=2"], monkeypatch) == 0
+    (row,) = json.loads((checkpoints / "e.json").read_text())
+    second = quality.score(module.sample, module.latent_dim, torch.device("cpu"), seed=1235)
+    assert row["per_draw"][1]["fid"] == pytest.approx(second["fid"], rel=1e-3)
+    assert row["per_draw"][0]["fid"] == pytest.approx(direct["fid"], rel=1e-3)
 
 
 @pytest.mark.parametrize(

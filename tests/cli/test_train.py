@@ -306,3 +306,35 @@ def test_eval_with_truncation_scores_truncated_noise_and_says_so(
     assert rows["plain"]["truncation"] is None
     assert rows["truncated"]["truncation"] == rows["truncated"]["protocol"]["truncation"] == 0.5
     assert rows["truncated"]["fid"] != rows["plain"]["fid"]
+
+
+def test_eval_over_draws_reports_each_scores_mean_and_spread(
+    two_runs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """dcgan-eval draws=3: three draws of other noise; draw 0 is the one-draw score, the row's
+    scores are the draws' means with their standard deviations, and the table shows both."""
+    _, dirs, _ = two_runs
+    (scored,) = [d for d in dirs if OmegaConf.load(d / "config.yaml").metrics is not None]
+    rows = {}
+    for draws in (1, 3):
+        out = tmp_path / f"draws{draws}.json"
+        monkeypatch.setattr("sys.argv", ["dcgan-eval", f"ckpt_path={scored}", *FAST_METRICS,
+                                         "copies=0", "cas=0", f"draws={draws}",
+                                         f"paths.cache_dir={tmp_path / 'cache'}",
+                                         f"out={out}"])  # fmt: skip
+        evaluate.main()
+        (rows[draws],) = json.loads(out.read_text())
+    one, three = rows[1], rows[3]
+    assert "per_draw" not in one and "fid_sd" not in one and one["protocol"]["draws"] == 1
+    assert three["protocol"]["draws"] == 3 and len(three["per_draw"]) == 3
+    first = three["per_draw"][0]
+    for key in ("fid", "precision", "recall", "recognisable", "copy_rate"):
+        assert first[key] == pytest.approx(one[key])  # draw 0: the protocol's own noise
+        values = [draw[key] for draw in three["per_draw"]]
+        assert three[key] == pytest.approx(sum(values) / 3)
+        assert three[f"{key}_sd"] == pytest.approx(float(np.std(values, ddof=1)))
+    fids = {draw["fid"] for draw in three["per_draw"]}
+    assert len(fids) == 3 and three["fid_sd"] > 0  # other images, other scores
+    assert three["n_fake"] == one["n_fake"] == 64 and "n_fake_sd" not in three
+    table = capsys.readouterr().out
+    assert f"{three['fid']:.4g}±{three['fid_sd']:.2g}" in table

@@ -26,6 +26,7 @@ from dcgan_lab.export.generator_file import FORMATS, load_generator_file
 from dcgan_lab.metrics.build import default_extractor_steps
 from dcgan_lab.metrics.classification_accuracy import classification_accuracy_score
 from dcgan_lab.metrics.conditional import conditional_scores
+from dcgan_lab.metrics.draws import require_draws, score_draws
 from dcgan_lab.metrics.quality import SampleQuality
 from dcgan_lab.models.sampling import require_truncation
 from dcgan_lab.pictures.class_plot import plot_class_histogram
@@ -110,7 +111,12 @@ def scorer_for(data: ImageDataModule, metrics_cfg: DictConfig, cache: dict[str, 
 
 
 def protocol(
-    quality: SampleQuality, info: Any, metrics_cfg: DictConfig, n_fake: float, **sampler: Any
+    quality: SampleQuality,
+    info: Any,
+    metrics_cfg: DictConfig,
+    n_fake: float,
+    draws: int,
+    **sampler: Any,
 ) -> dict[str, Any]:
     """How the scores were made, so that someone else can make them again."""
     return {
@@ -120,6 +126,7 @@ def protocol(
         "train_reference": "the training split (memorisation)",
         **sampler,
         "seed": quality.seed,
+        "draws": draws,  # draw i's noise: seed + i (metrics/draws.py)
         **extractor_columns(info, metrics_cfg),
     }
 
@@ -136,10 +143,11 @@ def table_row(
     scores: dict[str, float],
     scorer: Scorer,
     metrics_cfg: DictConfig,
+    draws: int = 1,
 ) -> dict[str, Any]:
     """One JSON row: what was scored, how it was sampled, the scores, the floor, the protocol."""
     quality, info, floor = scorer
-    how = protocol(quality, info, metrics_cfg, scores["n_fake"], **sampler)
+    how = protocol(quality, info, metrics_cfg, scores["n_fake"], draws, **sampler)
     return {"checkpoint": str(source), "data": data.name, **sampler, **scores, **floor,
             **extractor_columns(info, metrics_cfg), "protocol": how}  # fmt: skip
 
@@ -161,8 +169,10 @@ def evaluate(
     sampler = {"generator": "ema" if module.use_ema else "raw",
                "bn_sampling": module.hparams["bn_sampling"],
                "truncation": module.truncation}  # fmt: skip
-    scores = quality.score(module.sample, module.latent_dim, device, module.num_classes)
-    row = table_row(ckpt, data, sampler, scores, (quality, info, floor), cfg.metrics)
+    scores = score_draws(
+        quality, module.sample, module.latent_dim, device, module.num_classes, cfg.draws
+    )
+    row = table_row(ckpt, data, sampler, scores, (quality, info, floor), cfg.metrics, cfg.draws)
     row |= pictures(quality, data, out_dir / slug(ckpt), cfg.copies)
     if module.num_classes and module.clusters is None:  # clusters are no classes to check
         row |= conditional_scores(
@@ -238,11 +248,11 @@ def evaluate_generator_file(
             f"{shape}: score it against the data it was trained on"
         )
     quality, info, floor = scorer_for(data, cfg.metrics, cache)
-    scores = quality.score(sample, metadata["latent_dim"], torch.device("cpu"),
-                           metadata["num_classes"])  # fmt: skip
+    scores = score_draws(quality, sample, metadata["latent_dim"], torch.device("cpu"),
+                         metadata["num_classes"], cfg.draws)  # fmt: skip
     sampler = {"generator": f"file ({metadata['generator']})",
                "bn_sampling": metadata["bn_sampling"], "truncation": None}  # fmt: skip
-    row = table_row(path, data, sampler, scores, (quality, info, floor), cfg.metrics)
+    row = table_row(path, data, sampler, scores, (quality, info, floor), cfg.metrics, cfg.draws)
     return row | pictures(quality, data, out_dir / slug(path), cfg.copies)
 
 
@@ -264,12 +274,16 @@ def pictures(
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
+    """The rows' main scores; over several draws each as mean±sd."""
     header = ["checkpoint", *COLUMNS]
-    cells = [header] + [
-        [row["checkpoint"]] + [fmt(row.get(col)) for col in COLUMNS] for row in rows
-    ]
+    cells = [header] + [[row["checkpoint"]] + [cell(row, col) for col in COLUMNS] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells)
+
+
+def cell(row: dict[str, Any], column: str) -> str:
+    spread = row.get(f"{column}_sd")
+    return fmt(row.get(column)) + (f"±{spread:.2g}" if spread is not None else "")
 
 
 def fmt(value: Any) -> str:
@@ -295,6 +309,11 @@ def hydra_main(cfg: DictConfig) -> list[dict[str, Any]]:
         raise UserError(
             f"cas={cas!r}: generated images for the Classification Accuracy Score, at least 10 "
             "(e.g. cas=5000), or 0 to skip it"
+        )
+    if require_draws(cfg.draws) > 1 and cfg.get("samples") is not None:
+        raise UserError(
+            f"draws={cfg.draws} redraws a generator's noise; a samples file is one fixed draw: "
+            "drop draws, or score a checkpoint (ckpt_path=) or an exported generator"
         )
     if require_truncation(cfg.truncation) is not None and cfg.get("samples") is not None:
         raise UserError(

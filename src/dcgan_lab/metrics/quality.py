@@ -243,15 +243,20 @@ class SampleQuality:
         device: torch.device,
         num_classes: int = 0,
         batch_size: int = 500,
+        seed: int | None = None,
     ) -> dict[str, float]:
         """Generate ``n_fake`` images from fixed noise (same every call) and score them.
+
+        ``seed``: another fixed noise (``metrics/draws.py``); None: the protocol's ``self.seed``.
 
         ``generate(noise)``, or ``generate(noise, labels)`` with an equal share of each of
         ``num_classes`` classes. The noise is drawn in batches of ``batch_size`` (they matter
         only to a generator sampling on batch statistics); under DDP each rank generates its
         contiguous share.
         """
-        noise, labels = fixed_inputs(self.n_fake, latent_dim, num_classes, self.seed)
+        noise, labels = fixed_inputs(
+            self.n_fake, latent_dim, num_classes, self.seed if seed is None else seed
+        )
         batch_size = min(batch_size, -(-self.n_fake // self.world_size))  # >= 1 batch a rank
         batches = noise.split(batch_size)
         if len(batches) % self.world_size:
