@@ -264,6 +264,23 @@ def test_paper_adam_experiment_is_the_pytorch_port_recipe(compose_train) -> None
     )
 
 
+# The command line of the measured rows (docs/results.md, "bf16 on a CPU with native bf16")
+BF16_CPU_ROW = [
+    "trainer.precision=bf16-mixed", "technique=mode_seeking", "dropout=none",
+    "model.mode_seeking.space=discriminator", "optimizer@model.d_optimizer=adam_fast",
+    "data.batch_size=16", "model.mode_seeking.weight=1", "model.loss.r1_weight=0.3",
+    "model.g_optimizer.lr=8e-4",
+]  # fmt: skip
+
+
+def test_the_bf16_cpu_experiment_trains_the_measured_row(compose_train) -> None:
+    """experiment=bf16_cpu is the row its figures come from, key for key (only tags differ)."""
+    preset, row = compose_train("experiment=bf16_cpu"), compose_train(*BF16_CPU_ROW)
+    preset.tags = row.tags = None
+    assert OmegaConf.to_container(preset) == OmegaConf.to_container(row)
+    assert preset.trainer.max_time == "00:00:10:00"  # the CPU's budget, as the default's
+
+
 def test_metrics_none_drops_scoring_and_the_best_fid_checkpoint(compose_train) -> None:
     cfg = compose_train("metrics=none")
     assert cfg.metrics is None

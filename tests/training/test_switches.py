@@ -125,7 +125,7 @@ def test_fused_upsample_keeps_checkpoints_and_computes_the_same_generator() -> N
         ("cpu", "bf16-true", False, "00:00:10:00", "no native bf16"),
         ("cpu", "bf16-mixed", True, "00:00:10:00", None),  # AVX-512 BF16 or AMX: as asked
         ("cpu", "32-true", False, "00:00:10:00", None),  # nothing faster on this CPU
-        ("cpu", "32-true", True, "00:00:10:00", "runs bf16 natively"),  # more steps in budget
+        ("cpu", "32-true", True, "00:00:10:00", "experiment=bf16_cpu spends them"),  # in budget
         ("cpu", "32", True, "00:00:10:00", "runs bf16 natively"),
         ("cpu", "32-true", True, None, None),  # no budget: speed buys no quality
         ("cpu", "16-mixed", True, "00:00:10:00", None),  # the user chose a half precision

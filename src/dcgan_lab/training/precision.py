@@ -21,7 +21,8 @@ def precision_notice(trainer: DictConfig, native: bool) -> str | None:
     """A line about ``trainer.precision`` on this CPU, or None when there is nothing to say:
     bf16 that torch would emulate (measured about 10x slower than fp32 on an AVX2-only CPU
     by benchmarks/default_speed.py), or fp32 under a time budget on a CPU that runs bf16
-    natively (about 1.3x the steps in the same time: benchmarks/bf16_speed.py)."""
+    natively (about 1.3x the steps in the same time: benchmarks/bf16_speed.py), which
+    conf/experiment/bf16_cpu.yaml turns into a better 10-minute result."""
     if trainer.get("accelerator") != "cpu":
         return None
     precision = str(trainer.get("precision", ""))
@@ -33,7 +34,7 @@ def precision_notice(trainer: DictConfig, native: bool) -> str | None:
     if precision.startswith("32") and native and trainer.get("max_time"):
         return (
             f"this CPU runs bf16 natively (AVX-512 BF16 or AMX): trainer.precision=bf16-mixed "
-            f"trains about 1.3x the steps within trainer.max_time={trainer.max_time} "
-            "(docs/performance.md, bf16)"
+            f"trains about 1.3x the steps within trainer.max_time={trainer.max_time}, and "
+            "experiment=bf16_cpu spends them on a recipe tuned for it (docs/results.md, bf16)"
         )
     return None
