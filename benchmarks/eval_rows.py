@@ -28,6 +28,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
+from dcgan_lab.report.seeds import mean_spread  # dcgan-report's across-seeds cells
+
 SCORES = ("fid", "precision", "recall", "recognisable")
 
 
@@ -44,6 +46,7 @@ def load_rows(specs: list[str]) -> dict[str, list[dict[str, Any]]]:
 
 
 def mean_sd(values: list[float]) -> tuple[float, float]:
+    """The plot's point and error bar (no bar for one seed)."""
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
     return statistics.fmean(values), sd
 
@@ -53,10 +56,7 @@ def table(rows: dict[str, list[dict[str, Any]]]) -> str:
                "copy rate (spread)", "P + R"]  # fmt: skip
     lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
     for name, evals in rows.items():
-        cells = []
-        for key in SCORES:
-            mean, sd = mean_sd([e[key] for e in evals])
-            cells.append(f"{mean:.1f} ± {sd:.1f}" if key == "fid" else f"{mean:.3f} ± {sd:.3f}")
+        cells = [mean_spread([e[key] for e in evals], 1 if key == "fid" else 3) for key in SCORES]
         low = min(e["class_share_min"] for e in evals)
         high = max(e["class_share_max"] for e in evals)
         copies = [e["copy_rate"] for e in evals]
