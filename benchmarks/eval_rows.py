@@ -23,11 +23,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt
-
+from dcgan_lab.report.plots import plot_precision_recall  # dcgan-report's picture
 from dcgan_lab.report.seeds import mean_spread  # dcgan-report's across-seeds cells
 
 SCORES = ("fid", "precision", "recall", "recognisable")
@@ -43,12 +39,6 @@ def load_rows(specs: list[str]) -> dict[str, list[dict[str, Any]]]:
             raise SystemExit(f"--row {spec!r}: give NAME=GLOB matching dcgan-eval JSON files")
         rows[name] = [row for f in files for row in json.loads(Path(f).read_text())]
     return rows
-
-
-def mean_sd(values: list[float]) -> tuple[float, float]:
-    """The plot's point and error bar (no bar for one seed)."""
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return statistics.fmean(values), sd
 
 
 def table(rows: dict[str, list[dict[str, Any]]]) -> str:
@@ -69,36 +59,6 @@ def table(rows: dict[str, list[dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
-def plot(rows: dict[str, list[dict[str, Any]]], target: tuple[float, float], path: Path) -> None:
-    """Recall (x) against precision (y): each seed a faint point, each row its mean with the
-    seeds' standard deviation as bars; the targets' corner shaded, P + R at the corner dashed."""
-    min_p, min_r = target
-    fig, ax = plt.subplots(figsize=(6.5, 5))
-    ax.fill_between([min_r, 1.0], min_p, 1.0, color="tab:green", alpha=0.12,
-                    label=f"targets: precision ≥ {min_p}, recall ≥ {min_r}")  # fmt: skip
-    line = [0.0, 1.0]
-    ax.plot(line, [min_p + min_r - x for x in line], "--", color="grey", linewidth=0.8,
-            label=f"precision + recall = {min_p + min_r:.2f}")  # fmt: skip
-    for i, (name, evals) in enumerate(rows.items()):
-        color = f"C{i % 10}"
-        recall = [e["recall"] for e in evals]
-        precision = [e["precision"] for e in evals]
-        ax.scatter(recall, precision, color=color, alpha=0.3, s=14)
-        (r, r_sd), (p, p_sd) = mean_sd(recall), mean_sd(precision)
-        ax.errorbar(r, p, xerr=r_sd, yerr=p_sd, color=color, marker="o", capsize=3, label=name)
-    points = [(e["recall"], e["precision"]) for evals in rows.values() for e in evals]
-    xs, ys = [x for x, _ in points] + [min_r], [y for _, y in points] + [min_p]
-    ax.set(xlabel="recall", ylabel="precision", xlim=(min(xs) - 0.02, max(xs) + 0.02),
-           ylim=(min(ys) - 0.02, max(ys) + 0.02))  # fmt: skip
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    print(f"wrote {path}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--row", action="append", required=True, help="NAME=GLOB of eval JSONs")
@@ -109,7 +69,10 @@ def main() -> None:
     rows = load_rows(args.row)
     print(table(rows))
     if args.plot:
-        plot(rows, (min_p, min_r), args.plot)
+        points = {
+            name: [(e["recall"], e["precision"]) for e in evals] for name, evals in rows.items()
+        }
+        print(f"wrote {plot_precision_recall(points, args.plot, (min_p, min_r))}")
 
 
 if __name__ == "__main__":

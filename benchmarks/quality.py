@@ -3,10 +3,13 @@
 Each row is a set of overrides; each runs once per seed, ``--jobs`` at a time (one torch
 thread each, so the rows share the machine alike). The runs form a sweep directory that
 ``dcgan-report`` reads; this prints its across-seeds table plus each row's ratio to the
-first row. Usage:
+first row. ``--draws 10`` then scores each job's checkpoint (``--checkpoint best`` or
+``last``) over 10 draws with dcgan-eval and prints the across-seeds scores from those, as
+``dcgan-report --scores`` does (``docs/metrics.md``). Usage:
 
     python benchmarks/quality.py --rows reference,default,ema_off --seeds 1,2,3 \\
-        [--epochs 10] [--max-time 00:00:08:00] [--jobs 2] [--out outputs/quality] [-- overrides]
+        [--epochs 10] [--max-time 00:00:08:00] [--jobs 2] [--out outputs/quality] \\
+        [--draws 10 --checkpoint last] [-- overrides]
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from dcgan_lab.report.collect import read_sweep
-from dcgan_lab.report.seeds import seed_table, summarise_seeds
+from dcgan_lab.report.scores import CheckpointScores, describe, read_scores
+from dcgan_lab.report.seeds import quality_table, seed_table, summarise_seeds
 
 # Each option on its own, on top of the default config (conf/model/dcgan.yaml).
 ROWS: dict[str, list[str]] = {
@@ -73,6 +77,16 @@ def run_one(job_dir: Path, overrides: list[str]) -> float:
     return seconds
 
 
+def score_checkpoints(sweep_dir: Path, checkpoint: str, draws: int) -> Path:
+    """dcgan-eval over every job's checkpoint, ``draws`` draws each; its JSON's path."""
+    out = sweep_dir / f"eval_{checkpoint}_{draws}_draws.json"
+    command = [sys.executable, "-m", "dcgan_lab.cli.evaluate", f"ckpt_path={sweep_dir}",
+               f"checkpoint={checkpoint}", f"draws={draws}", "cas=0", "copies=0",
+               f"out={out}"]  # fmt: skip
+    subprocess.run(command, check=True, env={**os.environ, "WANDB_MODE": "disabled"})
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="keras,default", help=f"of {', '.join(ROWS)}")
@@ -81,6 +95,13 @@ def main() -> None:
     parser.add_argument("--max-time", default="null", help="wall-time cap per run, DD:HH:MM:SS")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("outputs/quality"))
+    parser.add_argument(
+        "--draws",
+        type=int,
+        default=0,
+        help="score each job's checkpoint over this many draws (0: validation)",
+    )
+    parser.add_argument("--checkpoint", choices=["best", "last"], default="best")
     parser.add_argument("overrides", nargs="*", help="added to every run")
     args = parser.parse_args()
     rows, seeds = args.rows.split(","), args.seeds.split(",")
@@ -99,8 +120,15 @@ def main() -> None:
     for (_, overrides), wall in zip(jobs, seconds, strict=True):
         walls.setdefault(overrides[-1].split("=", 1)[1], []).append(wall)
     sweep = read_sweep(args.out)
-    summaries = summarise_seeds(sweep, ["+row", "seed"])  # one setting per row
+    scored: dict[str, CheckpointScores] | None = None
+    if args.draws:
+        scores = score_checkpoints(args.out, args.checkpoint, args.draws)
+        scored = read_scores([scores], args.out, sweep)
+    summaries = summarise_seeds(sweep, ["+row", "seed"], scored)  # one setting per row
     print("\n".join(seed_table(summaries)))
+    print()
+    print(describe(scored, sweep) if scored else "At each seed's best-FID validation (one draw):")
+    print("\n".join(quality_table(summaries)))
     first = next((s for s in summaries if dict(s.setting).get("+row") == rows[0]), None)
     print()
     for s in summaries:

@@ -1,9 +1,9 @@
 """Layers point down only: a package folder never imports one above it (STYLE.md).
 
 The rank of each folder of ``src/dcgan_lab``, highest first; a module may import its own
-folder and any folder of a lower rank. The top-level modules ``images`` and ``targets``
-(and ``errors`` below them) are the base every layer may use; they import no folder
-themselves. ``api`` (the Python entry points) sits over the commands, and the package's
+folder and any folder of a lower rank. The top-level modules ``images``, ``figures`` and
+``targets`` (and ``errors`` below them) are the base every layer may use; they import no
+folder themselves. ``api`` (the Python entry points) sits over the commands, and the package's
 ``__init__`` over it, re-exporting it.
 """
 
@@ -26,7 +26,7 @@ RANKS = {
     "report": 2,  # the sweep report and its plots, from run folders
     "runs": 1,  # the run folder, checkpoints, resume, loggers
     "models": 0,  # plain networks and sampling
-    "images": -1, "targets": -1,  # the base
+    "images": -1, "figures": -1, "targets": -1,  # the base
     "errors": -2,  # the base's base: the one-line error types
 }  # fmt: skip
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 from pathlib import Path
 
@@ -101,6 +102,31 @@ def test_report_lists_every_job_with_its_csv_numbers_and_plots(grid_sweep: Path)
     for name in ("fid_curves.png", "best_fid_vs_width.png", "best_fid_vs_dropout.png",
                  "best_grid.png", "best_progress.gif"):  # fmt: skip
         assert (report_dir / name).stat().st_size > 1000
+
+
+def test_a_sweep_scored_by_dcgan_eval_reports_its_scores(grid_sweep: Path, tmp_path: Path) -> None:
+    """The user's path: dcgan-eval over the sweep's checkpoints, then dcgan-report --scores;
+    the report's numbers checked against the JSON dcgan-eval wrote."""
+    scores = tmp_path / "eval.json"
+    command = ["dcgan-eval", f"ckpt_path={grid_sweep}", "checkpoint=last", "draws=2", "cas=0",
+               "copies=0", *FAST_METRICS, f"out={scores}"]  # fmt: skip
+    result = run_cli(command, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json.loads(scores.read_text())
+    assert len(rows) == 4 and all(row["protocol"]["draws"] == 2 for row in rows)
+    out = tmp_path / "report"
+    result = run_cli(["dcgan-report", str(grid_sweep), "--out", str(out), "--scores", str(scores)],
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    text = (out / "report.md").read_text()
+    assert "Scores of each job's last.ckpt from dcgan-eval, the mean over 2 draw(s)" in text
+    for row in rows:
+        job = Path(row["checkpoint"]).parent.parent.name
+        (line,) = [line for line in text.splitlines() if line.startswith("| ") and
+                   line.split("|")[2].strip() == job]  # fmt: skip
+        cells = [cell.strip() for cell in line.split("|")[1:-1]]
+        # rank, job, dropout, width, status, best FID, final FID, eval FID, precision, ...
+        assert cells[7] == f"{row['fid']:.2f}" and cells[8] == f"{row['precision']:.2f}"
 
 
 @pytest.mark.slow  # a 3-job sweep
@@ -296,7 +322,7 @@ def test_report_of_a_seeds_sweep_gives_the_scores_at_each_seeds_best_fid(tmp_pat
     result = run_cli(["dcgan-report", str(tmp_path / "sweep")], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     report = (tmp_path / "sweep" / "report" / "report.md").read_text()
-    row = "| (defaults) | 52.0 ± 1.0 | 0.800 ± 0.100 | 0.800 ± 0.000 | 0.900 ± 0.000 | "
+    row = "| (defaults) | 3 | 52.0 ± 1.0 | 0.800 ± 0.100 | 0.800 ± 0.000 | 0.900 ± 0.000 | "
     row += "0.050 - 0.150 | 0.030 ± 0.010 | 2.00 |"
     assert row in report
 

@@ -22,11 +22,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--out", type=Path, default=None, help="report folder (default: <sweep_dir>/report)"
     )
+    parser.add_argument(
+        "--scores", type=Path, nargs="+", default=None, metavar="EVAL_JSON",
+        help="dcgan-eval's scores of the sweep's checkpoints (dcgan-eval ckpt_path=<sweep_dir> "
+        "draws=10 out=<file>): the across-seeds table then uses their means over draws",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
         if args.out is not None:
             require_writable("--out", args.out, folder=True)
-        report = write_report(args.sweep_dir, args.out)
+        report = write_report(args.sweep_dir, args.out, args.scores)
     except UserError as err:
         print(f"dcgan-report: error: {err}", file=sys.stderr)
         sys.exit(2)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 import torch
+
+from dcgan_lab.figures import save_figure
 
 
 def plot_class_histogram(
@@ -29,8 +28,4 @@ def plot_class_histogram(
            ylim=(0, tallest * 1.4))  # headroom: the legend sits above the bars  # fmt: skip
     ax.legend(fontsize=8, loc="upper right")
     ax.grid(alpha=0.3, axis="y")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -10,13 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 import torch
 
 from dcgan_lab.errors import UserError
+from dcgan_lab.figures import save_figure
 from dcgan_lab.metrics.quality import SampleQuality
 from dcgan_lab.models.checks import is_number
 from dcgan_lab.models.sampling import Sampler
@@ -67,8 +65,4 @@ def plot_latent_scales(points: list[dict[str, float]], title: str, path: Path) -
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02))
     ax.set_title(f"noise scale sweep\n{title}", fontsize=9)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -6,10 +6,12 @@ import shutil
 from pathlib import Path
 
 from dcgan_lab.report.collect import Job, read_sweep, swept_keys
-from dcgan_lab.report.plots import plot_best_vs_param, plot_fid_curves
+from dcgan_lab.report.plots import plot_best_vs_param, plot_fid_curves, plot_precision_recall
+from dcgan_lab.report.scores import CheckpointScores, describe, read_scores
 from dcgan_lab.report.seeds import (
     COLLAPSE_RATIO,
     SEED_KEY,
+    SeedSummary,
     quality_table,
     seed_table,
     summarise_seeds,
@@ -29,7 +31,8 @@ def ranked(jobs: list[Job]) -> list[Job]:
     return sorted(healthy, key=lambda j: j.best_fid or 0.0) + rest
 
 
-# Scores at the best FID's epoch (the one best.ckpt holds), from the run's metrics.csv.
+# Scores at the best FID's epoch (the one best.ckpt holds), from the run's metrics.csv, or
+# dcgan-eval's (--scores).
 DIVERSITY_COLUMNS = ("precision", "recall", "coverage", "copy_rate")
 DIVERSITY_HEADER = ("precision", "recall", "coverage", "copy rate")
 
@@ -38,12 +41,20 @@ def fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def table(jobs: list[Job], keys: list[str]) -> list[str]:
-    header = ["rank", "job", *keys, "status", "best FID", "final FID", *DIVERSITY_HEADER,
-              "epochs", "note"]  # fmt: skip
+def table(
+    jobs: list[Job], keys: list[str], scored: dict[str, CheckpointScores] | None = None
+) -> list[str]:
+    """One row per job; ``scored``: its scores columns from dcgan-eval, beside an eval FID."""
+    evaluated = ["eval FID"] if scored is not None else []
+    header = ["rank", "job", *keys, "status", "best FID", "final FID", *evaluated,
+              *DIVERSITY_HEADER, "epochs", "note"]  # fmt: skip
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for rank, job in enumerate(ranked(jobs), 1):
-        diversity = [fmt(job.at_best_fid(name)) for name in DIVERSITY_COLUMNS]
+        if scored is None:
+            diversity = [fmt(job.at_best_fid(name)) for name in DIVERSITY_COLUMNS]
+        else:
+            means = scored[job.name].means if job.name in scored else {}
+            diversity = [fmt(means.get(name)) for name in ("fid", *DIVERSITY_COLUMNS)]
         cells = [str(rank), job.name, *(job.overrides.get(k, "-") for k in keys),
                  MARK.get(job.status, job.status), fmt(job.best_fid), fmt(job.final_fid),
                  *diversity, str(job.epochs), (job.error or "").replace("|", "/")]  # fmt: skip
@@ -51,24 +62,50 @@ def table(jobs: list[Job], keys: list[str]) -> list[str]:
     return lines
 
 
-def write_report(sweep_dir: Path, out_dir: Path | None = None) -> Path:
+ONE_DRAW = (
+    "Scores at each seed's best-FID validation (what best.ckpt holds), one draw each; "
+    "`--scores` reads steadier ones from dcgan-eval (docs/metrics.md)."
+)
+
+
+def precision_recall(summaries: list[SeedSummary], out: Path) -> list[str]:
+    """The across-seeds precision-recall picture, when the seeds have both scores."""
+    rows = {s.label: [(seed["recall"], seed["precision"]) for seed in s.scores
+                      if "recall" in seed and "precision" in seed] for s in summaries}  # fmt: skip
+    rows = {label: seeds for label, seeds in rows.items() if seeds}
+    if not rows:
+        return []
+    plot_precision_recall(rows, out / "precision_recall.png")
+    return ["Each seed's precision against its recall (faint), each setting's mean ± std:", "",
+            "![precision against recall](precision_recall.png)", ""]  # fmt: skip
+
+
+def write_report(
+    sweep_dir: Path, out_dir: Path | None = None, scores: list[Path] | None = None
+) -> Path:
+    """``scores``: dcgan-eval JSONs of the sweep's checkpoints, whose means over draws the
+    across-seeds scores then use instead of each job's one-draw validation."""
     jobs = read_sweep(sweep_dir)
     keys = swept_keys(jobs)
+    scored = read_scores(scores, sweep_dir, jobs) if scores else None  # before any writing
     out = out_dir or sweep_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     lines = [f"# Sweep report: {sweep_dir}", ""]
     counts = {s: sum(j.status == s for j in jobs) for s in dict.fromkeys(j.status for j in jobs)}
     lines += [f"{len(jobs)} jobs: " + ", ".join(f"{n} {s}" for s, n in counts.items()), ""]
     lines += [f"Swept: {', '.join(keys) or '(nothing differs between jobs)'}", ""]
-    lines += [*table(jobs, keys), ""]
+    if scored:
+        lines += [describe(scored, jobs), ""]
+    lines += [*table(jobs, keys, scored), ""]
     if SEED_KEY in keys:  # a multi-seed sweep: every comparison states its noise
-        summaries = summarise_seeds(jobs, keys)
+        summaries = summarise_seeds(jobs, keys, scored)
+        source = "Each seed's scores from dcgan-eval, as above." if scored else ONE_DRAW
         lines += ["## Across seeds", "",
                   f"Mean and sample standard deviation over seeds; a seed is collapsed when its "
                   f"final FID is over {COLLAPSE_RATIO}x the best seed's.", "",
-                  *seed_table(summaries), "",
-                  "Scores at each seed's best-FID epoch (what best.ckpt holds), mean ± std over "
-                  "seeds:", "", *quality_table(summaries), ""]  # fmt: skip
+                  *seed_table(summaries), "", source, "",
+                  *quality_table(summaries), ""]  # fmt: skip
+        lines += precision_recall(summaries, out)
     best = next(
         (j for j in ranked(jobs) if j.best_fid is not None and j.status == "completed"), None
     )

@@ -1,14 +1,14 @@
-"""PNG plots of a sweep: FID over epochs per job, best FID against each swept parameter."""
+"""PNG plots of a sweep: FID over epochs per job, best FID against each swept parameter,
+precision against recall per setting."""
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
+from dcgan_lab.figures import save_figure
 from dcgan_lab.report.collect import Job
 
 
@@ -27,10 +27,7 @@ def plot_fid_curves(jobs: list[Job], keys: list[str], path: Path) -> Path:
     ax.grid(alpha=0.3)
     if ax.lines:
         ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_best_vs_param(jobs: list[Job], key: str, path: Path) -> Path:
@@ -45,10 +42,45 @@ def plot_best_vs_param(jobs: list[Job], key: str, path: Path) -> Path:
     ax.set_xticks(range(len(values)), values)
     ax.set(xlabel=key, ylabel="best val/fid", title=f"best FID by {key}")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
+
+
+def plot_precision_recall(
+    rows: dict[str, list[tuple[float, float]]],
+    path: Path,
+    target: tuple[float, float] | None = None,
+) -> Path:
+    """Recall (x) against precision (y), ``rows``: setting -> each seed's (recall, precision).
+    Each seed a faint point, each setting its mean with the seeds' standard deviation as bars;
+    ``target`` (min precision, min recall): that corner shaded and the line of equal
+    precision + recall through it dashed, so a row's distance to it reads at a glance."""
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    points = [point for seeds in rows.values() for point in seeds]
+    if target is not None:
+        min_p, min_r = target
+        ax.fill_between([min_r, 1.0], min_p, 1.0, color="tab:green", alpha=0.12,
+                        label=f"targets: precision ≥ {min_p}, recall ≥ {min_r}")  # fmt: skip
+        ax.plot([0.0, 1.0], [min_p + min_r, min_p + min_r - 1.0], "--", color="grey",
+                linewidth=0.8, label=f"precision + recall = {min_p + min_r:.2f}")  # fmt: skip
+        points.append((min_r, min_p))
+    for i, (name, seeds) in enumerate(rows.items()):
+        color = f"C{i % 10}"
+        recall, precision = [r for r, _ in seeds], [p for _, p in seeds]
+        ax.scatter(recall, precision, color=color, alpha=0.3, s=14)
+        mean = (statistics.fmean(recall), statistics.fmean(precision))
+        ax.errorbar(*mean, xerr=_sd(recall), yerr=_sd(precision), color=color, marker="o",
+                    capsize=3, label=name)  # fmt: skip
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    ax.set(xlabel="recall", ylabel="precision", title="precision against recall, per seed")
+    ax.set(xlim=(min(xs) - 0.02, max(xs) + 0.02), ylim=(min(ys) - 0.02, max(ys) + 0.02))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower left")
+    return save_figure(fig, path, dpi=120)
+
+
+def _sd(values: list[float]) -> float:
+    """The error bar: the seeds' sample standard deviation, none for one seed."""
+    return statistics.stdev(values) if len(values) > 1 else 0.0
 
 
 def _numeric_first(value: str) -> tuple[int, float, str]:

@@ -7,6 +7,7 @@ import statistics
 from dataclasses import dataclass
 
 from dcgan_lab.report.collect import Job
+from dcgan_lab.report.scores import SCORED, CheckpointScores
 
 SEED_KEY = "seed"
 COLLAPSE_RATIO = 1.5  # a seed whose final FID is over 1.5x the best seed's counts as collapsed
@@ -20,8 +21,9 @@ class SeedSummary:
     seeds: tuple[str, ...]
     final: tuple[float, ...]
     best: tuple[float, ...]
-    # each seed's scores at its best-FID epoch (the epoch best.ckpt holds): precision, ...
-    at_best: tuple[dict[str, float], ...] = ()
+    # each seed's fid, precision, ...: at its best-FID validation (the epoch best.ckpt
+    # holds), or dcgan-eval's means over draws of its checkpoint (dcgan-report --scores)
+    scores: tuple[dict[str, float], ...] = ()
 
     @property
     def label(self) -> str:
@@ -51,17 +53,26 @@ class SeedSummary:
                      if f > COLLAPSE_RATIO * least)  # fmt: skip
 
 
-QUALITY = ("precision", "recall", "recognisable", "class_share_min", "class_share_max",
-           "copy_rate")  # fmt: skip
-
-
 def scores_at_best(job: Job) -> dict[str, float]:
-    found = {name: job.at_best_fid(name) for name in QUALITY}
-    return {name: value for name, value in found.items() if value is not None}
+    """A job's validation scores at its best-FID epoch, FID included."""
+    found = {name: job.at_best_fid(name) for name in SCORED if name != "fid"}
+    return {"fid": job.best_fid or 0.0} | {n: v for n, v in found.items() if v is not None}
 
 
-def summarise_seeds(jobs: list[Job], keys: list[str]) -> list[SeedSummary]:
-    """Group completed, scored jobs by their swept keys other than the seed; best first."""
+def seed_scores(job: Job, scored: dict[str, CheckpointScores] | None) -> dict[str, float]:
+    """dcgan-eval's means when the report was given them (none for a job they lack), else
+    the job's validation at its best FID."""
+    if scored is None:
+        return scores_at_best(job)
+    return scored[job.name].means if job.name in scored else {}
+
+
+def summarise_seeds(
+    jobs: list[Job], keys: list[str], scored: dict[str, CheckpointScores] | None = None
+) -> list[SeedSummary]:
+    """Group completed, scored jobs by their swept keys other than the seed; best first.
+    ``scored``: dcgan-eval's scores by job name, which replace the validation ones (a job
+    without them adds no scores)."""
     groups: dict[tuple[tuple[str, str], ...], list[Job]] = {}
     for job in jobs:
         if job.status != "completed" or job.final_fid is None or job.best_fid is None:
@@ -74,7 +85,7 @@ def summarise_seeds(jobs: list[Job], keys: list[str]) -> list[SeedSummary]:
             tuple(j.overrides.get(SEED_KEY, "-") for j in group),
             tuple(float(j.final_fid or 0.0) for j in group),
             tuple(float(j.best_fid or 0.0) for j in group),
-            tuple(scores_at_best(j) for j in group),
+            tuple(seed_scores(j, scored) for j in group),
         )
         for setting, group in groups.items()
     ]
@@ -110,24 +121,25 @@ def mean_spread(values: list[float], digits: int = 3) -> str:
 
 
 def quality_table(summaries: list[SeedSummary]) -> list[str]:
-    """Markdown rows: each setting's scores at its seeds' best-FID epochs, mean ± std; the
-    class share range as the mean rarest and mean commonest share; the copy rate's spread as
-    its largest seed value over its smallest."""
-    header = ["setting", "best FID", "precision", "recall", "recognisable",
+    """Markdown rows: each setting's seeds' scores, mean ± std; the class share range as the
+    mean rarest and mean commonest share; the copy rate's spread as its largest seed value
+    over its smallest."""
+    header = ["setting", "seeds scored", "FID", "precision", "recall", "recognisable",
               "class share (rarest - commonest)", "copy rate", "copy rate max/min"]  # fmt: skip
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for s in summaries:
 
         def values(name: str, summary: SeedSummary = s) -> list[float]:
-            return [scores[name] for scores in summary.at_best if name in scores]
+            return [scores[name] for scores in summary.scores if name in scores]
 
         rarest, commonest = values("class_share_min"), values("class_share_max")
         shares = (f"{statistics.fmean(rarest):.3f} - {statistics.fmean(commonest):.3f}"
                   if rarest and commonest else "-")  # fmt: skip
         copies = values("copy_rate")
         ratio = f"{max(copies) / min(copies):.2f}" if copies and min(copies) > 0 else "-"
-        cells = [s.label, mean_spread(list(s.best), 1), mean_spread(values("precision")),
-                 mean_spread(values("recall")), mean_spread(values("recognisable")), shares,
-                 mean_spread(copies), ratio]  # fmt: skip
+        scored = sum(bool(scores) for scores in s.scores)
+        cells = [s.label, str(scored), mean_spread(values("fid"), 1),
+                 *(mean_spread(values(name)) for name in ("precision", "recall", "recognisable")),
+                 shares, mean_spread(copies), ratio]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     return lines
