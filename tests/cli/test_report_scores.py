@@ -54,7 +54,9 @@ def report(root: Path, *args: str) -> tuple[int, str, str]:
 
 def test_the_across_seeds_table_reads_each_seeds_mean_over_draws(tmp_path: Path) -> None:
     seeds_sweep(tmp_path)
-    (tmp_path / "eval.json").write_text(json.dumps(seed_rows()))
+    rows = seed_rows()
+    rows[0]["fid"], rows[2]["fid"] = 42.0, 40.0  # job 2 ranks first, job 0 last
+    (tmp_path / "eval.json").write_text(json.dumps(rows))
     code, text, stderr = report(tmp_path, "--scores", str(tmp_path / "eval.json"))
     assert code == 0, stderr
     row = ("| (defaults) | 3 | 41.0 ± 1.0 | 0.820 ± 0.020 | 0.850 ± 0.000 | 0.950 ± 0.000 | "
@@ -66,7 +68,12 @@ def test_the_across_seeds_table_reads_each_seeds_mean_over_draws(tmp_path: Path)
     assert source in text
     # the jobs table: dcgan-eval's FID beside validation's best, and its precision
     assert "| eval FID | precision | recall | coverage | copy rate |" in text
-    assert "| 60.00 | 70.00 | 42.00 | 0.84 | 0.85 | 0.90 | 0.04 |" in text
+    assert "| 3 | 0 | 1 | completed | 60.00 | 70.00 | 42.00 | 0.80 | 0.85 | 0.90 | 0.02 |" in text
+    # ranked by dcgan-eval's FID, not validation's (60.0 for every job)
+    ranks = [line.split("|")[1:3] for line in text.splitlines() if "| completed |" in line]
+    assert [(rank.strip(), job.strip()) for rank, job in ranks] == [("1", "2"), ("2", "1"),
+                                                                    ("3", "0")]  # fmt: skip
+    assert "Best: job 2 (seed=3), eval FID 40.00 (41.00 for the next best, 1)." in text
     picture = tmp_path / "sweep" / "report" / "precision_recall.png"
     assert picture.stat().st_size > 1000 and "(precision_recall.png)" in text
 
@@ -86,6 +93,7 @@ def test_a_job_the_scores_lack_is_named_and_left_out(tmp_path: Path) -> None:
     code, text, stderr = report(tmp_path, "--scores", str(tmp_path / "eval.json"))
     assert code == 0, stderr
     assert "Not scored, so left out: jobs 2." in text
+    assert "| 3 | 2 | 3 | completed | 60.00 | 70.00 | - | - |" in text  # ranked last
     assert "| (defaults) | 2 | 40.5 ± 0.7 | 0.810 ± 0.014 |" in text
 
 

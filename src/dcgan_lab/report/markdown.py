@@ -23,12 +23,24 @@ MARK = {
 }  # fmt: skip
 
 
-def ranked(jobs: list[Job]) -> list[Job]:
-    """Scored jobs by best FID first, then the rest (failed, diverged, unscored)."""
+Scored = dict[str, CheckpointScores] | None  # dcgan-eval's scores by job name (--scores)
+
+
+def ranking_fid(job: Job, scored: Scored) -> float | None:
+    """The FID a job is ranked by: dcgan-eval's mean over draws when given (none for a job
+    the scores lack), else its best validation."""
+    if scored is None:
+        return job.best_fid
+    return scored[job.name].means.get("fid") if job.name in scored else None
+
+
+def ranked(jobs: list[Job], scored: Scored = None) -> list[Job]:
+    """Scored jobs by FID first (``ranking_fid``), then the rest (failed, diverged,
+    unscored)."""
     broken = ("failed", "diverged", "unreadable")
-    healthy = [j for j in jobs if j.best_fid is not None and j.status not in broken]
+    healthy = [j for j in jobs if ranking_fid(j, scored) is not None and j.status not in broken]
     rest = [j for j in jobs if j not in healthy]
-    return sorted(healthy, key=lambda j: j.best_fid or 0.0) + rest
+    return sorted(healthy, key=lambda j: ranking_fid(j, scored) or 0.0) + rest
 
 
 # Scores at the best FID's epoch (the one best.ckpt holds), from the run's metrics.csv, or
@@ -41,15 +53,13 @@ def fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def table(
-    jobs: list[Job], keys: list[str], scored: dict[str, CheckpointScores] | None = None
-) -> list[str]:
+def table(jobs: list[Job], keys: list[str], scored: Scored = None) -> list[str]:
     """One row per job; ``scored``: its scores columns from dcgan-eval, beside an eval FID."""
     evaluated = ["eval FID"] if scored is not None else []
     header = ["rank", "job", *keys, "status", "best FID", "final FID", *evaluated,
               *DIVERSITY_HEADER, "epochs", "note"]  # fmt: skip
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for rank, job in enumerate(ranked(jobs), 1):
+    for rank, job in enumerate(ranked(jobs, scored), 1):
         if scored is None:
             diversity = [fmt(job.at_best_fid(name)) for name in DIVERSITY_COLUMNS]
         else:
@@ -106,15 +116,17 @@ def write_report(
                   *seed_table(summaries), "", source, "",
                   *quality_table(summaries), ""]  # fmt: skip
         lines += precision_recall(summaries, out)
-    best = next(
-        (j for j in ranked(jobs) if j.best_fid is not None and j.status == "completed"), None
-    )
+    order = ranked(jobs, scored)
+    best = next((j for j in order if ranking_fid(j, scored) is not None and
+                 j.status == "completed"), None)  # fmt: skip
     if best is not None:
-        runner_up = next((j for j in ranked(jobs)[1:] if j.best_fid is not None), None)
-        margin = (f" ({fmt(runner_up.best_fid)} for the next best, {runner_up.name})"
+        runner_up = next((j for j in order[1:] if ranking_fid(j, scored) is not None), None)
+        margin = (f" ({fmt(ranking_fid(runner_up, scored))} for the next best, {runner_up.name})"
                   if runner_up else "")  # fmt: skip
+        which = "eval FID" if scored else "best FID"
         setting = ", ".join(f"{k}={best.overrides.get(k)}" for k in keys) or "(only job)"
-        lines += [f"Best: job {best.name} ({setting}), best FID {fmt(best.best_fid)}{margin}.", ""]
+        lines += [f"Best: job {best.name} ({setting}), {which} "
+                  f"{fmt(ranking_fid(best, scored))}{margin}.", ""]  # fmt: skip
         if best.grid is not None:
             shutil.copyfile(best.grid, out / "best_grid.png")
             lines += ["![best run's last sample grid](best_grid.png)", ""]
