@@ -112,11 +112,15 @@ def other_sweep(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [rows[0] | {"checkpoint": "outputs/other/0/checkpoints/last.ckpt"}]
 
 
+FOLDER = object()  # --scores naming a folder
+
 BAD_SCORES = [
     ("missing", None, "--scores {tmp}/eval.json: no such file; make it with dcgan-eval "
      "ckpt_path={tmp}/sweep draws=10 cas=0 copies=0 out={tmp}/eval.json"),
     ("not JSON", "fid,precision\n1,2\n", "--scores {tmp}/eval.json cannot be read "
      "(JSONDecodeError); give the JSON that dcgan-eval wrote (its out=)"),
+    ("a folder", FOLDER, "--scores {tmp}/eval.json cannot be read (Is a directory); give the "
+     "JSON that dcgan-eval wrote (its out=)"),
     ("bad bytes", b"\xff\xfe[", "--scores {tmp}/eval.json cannot be read (UnicodeDecodeError); "
      "give the JSON that dcgan-eval wrote (its out=)"),
     ("an empty list", [], "--scores {tmp}/eval.json is not dcgan-eval output (a JSON list of "
@@ -151,7 +155,9 @@ def test_bad_scores_give_one_line_and_keep_the_earlier_report(
     assert report(tmp_path)[0] == 0
     earlier = (tmp_path / "sweep" / "report" / "report.md").read_bytes()
     scores = tmp_path / "eval.json"
-    if isinstance(content, bytes):
+    if content is FOLDER:
+        scores.mkdir()
+    elif isinstance(content, bytes):
         scores.write_bytes(content)
     elif isinstance(content, str):
         scores.write_text(content)
