@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--scores", type=Path, nargs="+", default=None, metavar="EVAL_JSON",
         help="dcgan-eval's scores of the sweep's checkpoints (dcgan-eval ckpt_path=<sweep_dir> "
-        "draws=10 out=<file>): the across-seeds table then uses their means over draws",
+        "draws=10 out=<file>): the report ranks and tabulates by their means over draws",
     )  # fmt: skip
     args = parser.parse_args(argv)
     try:
