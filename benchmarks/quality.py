@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from dcgan_lab.report.collect import read_sweep
-from dcgan_lab.report.scores import CheckpointScores, describe, read_scores
+from dcgan_lab.report.scores import Scored, describe, read_scores
 from dcgan_lab.report.seeds import quality_table, seed_table, summarise_seeds
 
 # Each option on its own, on top of the default config (conf/model/dcgan.yaml).
@@ -120,7 +120,7 @@ def main() -> None:
     for (_, overrides), wall in zip(jobs, seconds, strict=True):
         walls.setdefault(overrides[-1].split("=", 1)[1], []).append(wall)
     sweep = read_sweep(args.out)
-    scored: dict[str, CheckpointScores] | None = None
+    scored: Scored = None
     if args.draws:
         scores = score_checkpoints(args.out, args.checkpoint, args.draws)
         scored = read_scores([scores], args.out, sweep)

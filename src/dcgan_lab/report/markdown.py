@@ -7,7 +7,7 @@ from pathlib import Path
 
 from dcgan_lab.report.collect import Job, read_sweep, swept_keys
 from dcgan_lab.report.plots import plot_best_vs_param, plot_fid_curves, plot_precision_recall
-from dcgan_lab.report.scores import CheckpointScores, describe, read_scores
+from dcgan_lab.report.scores import Scored, describe, job_means, read_scores
 from dcgan_lab.report.seeds import (
     COLLAPSE_RATIO,
     SEED_KEY,
@@ -23,15 +23,12 @@ MARK = {
 }  # fmt: skip
 
 
-Scored = dict[str, CheckpointScores] | None  # dcgan-eval's scores by job name (--scores)
-
-
 def ranking_fid(job: Job, scored: Scored) -> float | None:
     """The FID a job is ranked by: dcgan-eval's mean over draws when given (none for a job
     the scores lack), else its best validation."""
     if scored is None:
         return job.best_fid
-    return scored[job.name].means.get("fid") if job.name in scored else None
+    return job_means(scored, job).get("fid")
 
 
 def ranked(jobs: list[Job], scored: Scored = None) -> list[Job]:
@@ -63,7 +60,7 @@ def table(jobs: list[Job], keys: list[str], scored: Scored = None) -> list[str]:
         if scored is None:
             diversity = [fmt(job.at_best_fid(name)) for name in DIVERSITY_COLUMNS]
         else:
-            means = scored[job.name].means if job.name in scored else {}
+            means = job_means(scored, job)
             diversity = [fmt(means.get(name)) for name in ("fid", *DIVERSITY_COLUMNS)]
         cells = [str(rank), job.name, *(job.overrides.get(k, "-") for k in keys),
                  MARK.get(job.status, job.status), fmt(job.best_fid), fmt(job.final_fid),

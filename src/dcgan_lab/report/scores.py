@@ -33,6 +33,14 @@ class CheckpointScores:
     spreads: dict[str, float]  # SCORED names -> the sd across draws (draws > 1 only)
 
 
+Scored = dict[str, CheckpointScores] | None  # dcgan-eval's scores by job name; None: not given
+
+
+def job_means(scored: dict[str, CheckpointScores], job: Job) -> dict[str, float]:
+    """A job's scores as dcgan-eval's means over draws; none for a job the scores lack."""
+    return scored[job.name].means if job.name in scored else {}
+
+
 def how_to_make(sweep_dir: Path, path: Path) -> str:
     return f"dcgan-eval ckpt_path={sweep_dir} draws=10 cas=0 copies=0 out={path}"
 

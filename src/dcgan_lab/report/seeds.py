@@ -7,7 +7,7 @@ import statistics
 from dataclasses import dataclass
 
 from dcgan_lab.report.collect import Job
-from dcgan_lab.report.scores import SCORED, CheckpointScores
+from dcgan_lab.report.scores import SCORED, Scored, job_means
 
 SEED_KEY = "seed"
 COLLAPSE_RATIO = 1.5  # a seed whose final FID is over 1.5x the best seed's counts as collapsed
@@ -59,17 +59,15 @@ def scores_at_best(job: Job) -> dict[str, float]:
     return {"fid": job.best_fid or 0.0} | {n: v for n, v in found.items() if v is not None}
 
 
-def seed_scores(job: Job, scored: dict[str, CheckpointScores] | None) -> dict[str, float]:
+def seed_scores(job: Job, scored: Scored) -> dict[str, float]:
     """dcgan-eval's means when the report was given them (none for a job they lack), else
     the job's validation at its best FID."""
     if scored is None:
         return scores_at_best(job)
-    return scored[job.name].means if job.name in scored else {}
+    return job_means(scored, job)
 
 
-def summarise_seeds(
-    jobs: list[Job], keys: list[str], scored: dict[str, CheckpointScores] | None = None
-) -> list[SeedSummary]:
+def summarise_seeds(jobs: list[Job], keys: list[str], scored: Scored = None) -> list[SeedSummary]:
     """Group completed, scored jobs by their swept keys other than the seed; best first.
     ``scored``: dcgan-eval's scores by job name, which replace the validation ones (a job
     without them adds no scores)."""
